@@ -1,0 +1,29 @@
+# LINE: two entry points for a fresh machine (see README).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-fast lint bench clean-venv
+
+$(STAMP): pyproject.toml scripts/setup_env.sh
+	bash scripts/setup_env.sh
+	touch $(STAMP)
+
+## Start the dashboard on the embedded offline default (127.0.0.1:8501).
+demo: $(STAMP)
+	$(BIN)/streamlit run dashboard/app.py --server.address 127.0.0.1 --server.port 8501 --server.headless true --browser.gatherUsageStats false
+
+## Install everything and run the whole test suite (what CI runs).
+test: $(STAMP)
+	bash scripts/system_deps.sh
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not browser and not gpu"
+
+lint: $(STAMP)
+	$(BIN)/ruff check line_core dashboard tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/offline_loop.py
