@@ -119,6 +119,7 @@ class UserAction(Event):
     action: str
     concept: str
     detail: str = ""
+    command_id: str = ""
 
 
 @dataclass

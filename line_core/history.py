@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from line_core.events import (
@@ -93,7 +94,9 @@ class RunHistory:
 
     def best_so_far(self) -> list[tuple[int, float]]:
         """(iteration, best AUC up to and including it) for every completed iteration."""
-        return [(d.iteration, d.best_auc) for d in sorted(self.completed, key=lambda d: d.iteration)]
+        return [
+            (d.iteration, d.best_auc) for d in sorted(self.completed, key=lambda d: d.iteration)
+        ]
 
     def reasoning_for(self, concept: str) -> str:
         """The reasoning recorded when a concept was proposed ('' if none)."""
@@ -152,3 +155,20 @@ def build_history(events: Iterable[Event]) -> RunHistory:
         elif isinstance(event, StageStarted):
             history.stage = event
     return history
+
+
+def write_history_tables(run_dir: Path, history: RunHistory) -> list[Path]:
+    """Write history.csv and history.parquet (Parquet skipped if pyarrow is missing)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(history.table())
+    csv_path = Path(run_dir) / "history.csv"
+    frame.to_csv(csv_path, index=False)
+    written = [csv_path]
+    try:
+        parquet_path = Path(run_dir) / "history.parquet"
+        frame.to_parquet(parquet_path, index=False)
+        written.append(parquet_path)
+    except ImportError:
+        pass
+    return written

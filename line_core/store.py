@@ -139,7 +139,9 @@ class RunStore:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise RunStoreError(f"{self.run_dir} has no {MANIFEST}: not a LINE run folder") from None
+            raise RunStoreError(
+                f"{self.run_dir} has no {MANIFEST}: not a LINE run folder"
+            ) from None
         except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise RunStoreError(f"{path} is unreadable ({exc}); the run cannot be used") from None
         if not isinstance(data, dict) or "config" not in data:
@@ -171,7 +173,7 @@ class RunStore:
         return out
 
     def events(self) -> list[Event]:
-        """The effective events: a resume voids what the crashed attempt left of later iterations."""
+        """Effective events: a resume voids what a crashed attempt left of later iterations."""
         effective: list[Event] = []
         for event in self.raw_events():
             if isinstance(event, RunResumed):
@@ -199,9 +201,7 @@ class RunStore:
     def save_image(self, image: Image.Image) -> str:
         """Store a PNG named by its pixels' hash; returns the path relative to the run folder."""
         rgb = image.convert("RGB")
-        digest = hashlib.sha256(
-            np.asarray(rgb).tobytes() + f"{rgb.size}".encode()
-        ).hexdigest()[:24]
+        digest = hashlib.sha256(np.asarray(rgb).tobytes() + f"{rgb.size}".encode()).hexdigest()[:24]
         rel = f"{IMAGES}/{digest}.png"
         path = self.run_dir / rel
         if not path.exists():

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from line_core.errors import ConfigError
+
+if TYPE_CHECKING:
+    import torch
 
 #: Camera framings of the reference LINE prompt; one is chosen per image from its seed.
 FRAMINGS: tuple[str, ...] = ("extreme close-up", "wide angle shot", "aerial view", "low angle shot")
 #: Lighting of the reference LINE prompt; one is chosen per image from its seed.
 LIGHTINGS: tuple[str, ...] = ("cinematic lighting", "natural sunlight", "studio lighting")
 
-DTYPES: dict[str, torch.dtype] = {
-    "float32": torch.float32,
-    "float16": torch.float16,
-    "bfloat16": torch.bfloat16,
-}
+#: dtype names a config accepts (torch attribute names).
+DTYPES: tuple[str, ...] = ("float32", "float16", "bfloat16")
 
 
 @dataclass(frozen=True)
@@ -90,6 +88,8 @@ def config_fields() -> set[str]:
 
 def resolve_device(device: str) -> torch.device:
     """The torch device for a config's ``device`` ("auto": cuda when available, else cpu)."""
+    import torch
+
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -109,8 +109,10 @@ def resolve_dtype(
     ``model_index`` (the pipeline's ``model_index.json``, when known) lets ``gpu_dtype="auto"``
     pick bfloat16 for transformer-based pipelines such as FLUX.
     """
+    import torch
+
     if config.dtype != "auto":
-        return DTYPES[config.dtype]
+        return getattr(torch, config.dtype)
     if device.type == "cpu":
         return torch.float32
     name = config.gpu_dtype
@@ -118,4 +120,4 @@ def resolve_dtype(
         name = "bfloat16" if model_index and "transformer" in model_index else "float16"
     if name == "bfloat16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         name = "float16"
-    return DTYPES[name]
+    return getattr(torch, name)

@@ -6,7 +6,6 @@ import inspect
 from collections.abc import Sequence
 from typing import Any
 
-import torch
 from PIL import Image
 
 from line_core.errors import BackendError
@@ -59,6 +58,8 @@ class DiffusionGenerator:
 
     def unload(self) -> None:
         """Drop the pipeline and free its GPU memory (it reloads on the next ``generate``)."""
+        import torch
+
         self.pipeline = None
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
@@ -128,6 +129,8 @@ class DiffusionGenerator:
         self, prompts: list[str], seeds: list[int]
     ) -> tuple[list[Image.Image], list[bool | None]]:
         """One pipeline call: one CPU generator per image, seeded by that image's seed."""
+        import torch
+
         pipeline = self.load()
         config = self.config
         options: dict[str, Any] = {

@@ -12,12 +12,13 @@ import json
 import os
 import warnings
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from line_core.errors import BackendError, ConfigError, LineError, MissingWeightsError
 from line_core.generators.diffusion.config import DiffusionConfig, resolve_device, resolve_dtype
+
+if TYPE_CHECKING:
+    import torch
 
 _TRUE = {"1", "true", "yes", "on"}
 

@@ -196,7 +196,8 @@ def _assemble(figure: _Bits, ground: _Bits) -> SceneSpec:
         return SceneSpec(background=background, shapes=_shapes(figure, fill))
     pattern = _pattern(figure)
     if pattern is not None and ground_pattern is not None:
-        return SceneSpec(background=background, overlay=FillSpec(tuple(figure.colours), (), pattern))
+        overlay = FillSpec(colours=tuple(figure.colours), pattern=pattern)
+        return SceneSpec(background=background, overlay=overlay)
     if pattern is not None:
         return SceneSpec(FillSpec(tuple(figure.colours), tuple(ground.colours), pattern))
     if figure.colours and (ground.colours or ground_pattern):

@@ -48,7 +48,7 @@ def _rotated(c: Canvas, degrees: float, shift: tuple[float, float] = (0.0, 0.0))
 
 def _angle(rng: np.random.Generator, spec: PatternSpec, default: tuple[float, ...]) -> float:
     choices = spec.angles or default
-    return float(choices[int(rng.integers(len(choices)))] + rng.uniform(-6.0, 6.0))
+    return float(choices[int(rng.integers(len(choices)))] + rng.uniform(-4.0, 4.0))
 
 
 def _period(c: Canvas, rng: np.random.Generator, spec: PatternSpec, repeats: float = 6.5) -> float:
@@ -57,7 +57,8 @@ def _period(c: Canvas, rng: np.random.Generator, spec: PatternSpec, repeats: flo
 
 
 def _centre(c: Canvas, rng: np.random.Generator, spread: float = 0.15) -> tuple[float, float]:
-    return (float(rng.uniform(-spread, spread) * c.size), float(rng.uniform(-spread, spread) * c.size))
+    dx, dy = rng.uniform(-spread, spread, size=2) * c.size
+    return float(dx), float(dy)
 
 
 def _polar(c: Canvas, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -71,7 +72,7 @@ def smooth_noise(c: Canvas, rng: np.random.Generator, cells: int, octaves: int =
     total = np.zeros((c.size, c.size), dtype=np.float32)
     for octave in range(octaves):
         n = max(2, cells * 2**octave)
-        grid = Image.fromarray(rng.random((n + 1, n + 1), dtype=np.float32), mode="F")
+        grid = Image.fromarray(rng.random((n + 1, n + 1), dtype=np.float32))
         total += np.asarray(grid.resize((c.size, c.size), Image.Resampling.BICUBIC)) / 2**octave
     low, high = float(total.min()), float(total.max())
     return (total - low) / (high - low + 1e-6)
@@ -236,11 +237,12 @@ def plaid(c: Canvas, rng: np.random.Generator, spec: PatternSpec) -> np.ndarray:
     along, across = _rotated(c, _angle(rng, spec, (0.0,)))
     width = _period(c, rng, spec, 8.0) / 2
     a, b = rng.uniform(0, 2 * width, size=2)
-    return (np.mod(np.floor((along + a) / width), 2) + np.mod(np.floor((across + b) / width), 2)) / 2
+    bands = np.mod(np.floor((along + a) / width), 2) + np.mod(np.floor((across + b) / width), 2)
+    return bands / 2
 
 
 def halves(c: Canvas, rng: np.random.Generator, spec: PatternSpec) -> np.ndarray:
-    """``count`` large regions of equal width (used for colour-only concepts like "red and blue")."""
+    """``count`` large equal regions (for colour-only concepts such as "red and blue")."""
     _, across = _rotated(c, _angle(rng, spec, (0.0, 90.0, 45.0, 135.0)))
     parts = spec.count or 2
     position = across / c.size + 0.5 + rng.uniform(-0.08, 0.08)

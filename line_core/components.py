@@ -1,0 +1,73 @@
+"""Build and validate the components of a run from its configuration, before anything is written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from line_core.config import ExplainConfig
+from line_core.control import ControlSet, load_control
+from line_core.errors import ConfigError
+from line_core.generators import GENERATORS, ImageGenerator
+from line_core.proposers import PROPOSERS, ConceptProposer
+from line_core.targets import Target, check_unit, load_target
+
+
+@dataclass
+class Components:
+    """A run's resolved backends and its control activations."""
+
+    target: Target
+    layer: str
+    neuron: int
+    generator: ImageGenerator
+    proposer: ConceptProposer
+    control: ControlSet
+
+
+def resolve_unit(target: Target, layer: str | None, neuron: int | None) -> tuple[str, int]:
+    """Fill in the model's default layer/neuron and check they exist."""
+    layer = layer if layer is not None else target.default_layer
+    neuron = neuron if neuron is not None else target.default_neuron
+    if layer is None or neuron is None:
+        raise ConfigError(
+            f"model '{target.name}' has no default unit: pass --layer and --neuron "
+            f"(see `line layers {target.name}`)"
+        )
+    check_unit(target, layer, neuron)
+    return layer, int(neuron)
+
+
+def check_numbers(config: ExplainConfig) -> None:
+    """Reject counts that cannot work (one line each)."""
+    if config.iterations < 0:
+        raise ConfigError("--iterations must be 0 or more")
+    if config.images_per_concept < 2:
+        raise ConfigError("--images-per-concept must be at least 2 (a score needs a spread)")
+    if config.pool_size < 2:
+        raise ConfigError("pool size must be at least 2")
+
+
+def build_components(
+    config: ExplainConfig,
+    *,
+    target: Target | None = None,
+    generator: ImageGenerator | None = None,
+    proposer: ConceptProposer | None = None,
+    progress: bool = False,
+) -> Components:
+    """Resolve every backend a config names; raises ConfigError before any file is written."""
+    check_numbers(config)
+    target = target or load_target(config.model)
+    layer, neuron = resolve_unit(target, config.layer, config.neuron)
+    generator = generator or GENERATORS.create(config.generator)
+    control = load_control(
+        config.control,
+        target,
+        layer,
+        generator,
+        size=config.control_size,
+        reduction=config.reduction,
+        progress=progress,
+    )
+    proposer = proposer or PROPOSERS.create(config.proposer, generator=generator, seed=config.seed)
+    return Components(target, layer, neuron, generator, proposer, control)

@@ -1,0 +1,42 @@
+"""The configuration of one explanation run (a plain dataclass, stored in the manifest)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+DEFAULT_MODEL = "efficientnet_lite0"
+DEFAULT_GENERATOR = "procedural"
+#: Chosen by benchmarks/offline_loop.py (planted-neuron recovery); see the README.
+DEFAULT_PROPOSER = "lexicon"
+
+
+@dataclass
+class ExplainConfig:
+    """Everything that determines a run. ``layer``/``neuron`` None means the model's default."""
+
+    model: str = DEFAULT_MODEL
+    layer: str | None = None
+    neuron: int | None = None
+    generator: str = DEFAULT_GENERATOR
+    proposer: str = DEFAULT_PROPOSER
+    control: str = "generator"
+    control_size: int = 60
+    iterations: int = 10
+    images_per_concept: int = 5
+    pool_size: int = 10
+    seed: int = 42
+    reduction: str = "auto"
+    summary: bool = True
+    review: bool = False
+    runs_dir: str = "runs"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExplainConfig:
+        """Rebuild from a manifest's config; unknown keys are ignored."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})

@@ -1,0 +1,261 @@
+"""Control sets: the images a concept's activations are compared against.
+
+Two kinds, chosen by a spec string:
+
+* ``generator`` (default): images the run's own generator renders from a fixed list of diverse
+  neutral prompts. Comparing generated concept images with generated control images removes
+  the synthetic-versus-natural confound of scoring against real photos.
+* a folder of images, flat or with class subfolders (as ImageNet val); class subfolders make the
+  reference's class-aware initial pool possible. Unreadable or non-image files are skipped and
+  counted.
+
+Activations of the whole layer are cached on disk per (model, layer, control, read-out), so every
+neuron of a layer shares one forward pass over the control images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from line_core.errors import ConfigError
+from line_core.generators.base import ImageGenerator
+from line_core.paths import cache_dir
+from line_core.probe import layer_activations
+from line_core.targets.base import Target
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm"}
+MIN_CONTROL_IMAGES = 10
+#: Seeds of generator-matched control images start here, far from concept seeds' typical use.
+CONTROL_SEED_BASE = 1_000_000
+
+
+@dataclass
+class ControlSet:
+    """Activations of a layer on the control images, with class labels when known."""
+
+    activations: np.ndarray  # [n_images, n_units]
+    refs: list[str]  # a prompt or a file path per image
+    description: str
+    labels: list[str] | None = None
+    skipped: int = 0
+    images: list[Image.Image] = field(default_factory=list, repr=False)
+
+    def unit(self, neuron: int) -> np.ndarray:
+        """Activations of one unit on every control image."""
+        return self.activations[:, neuron]
+
+    def class_means(self, neuron: int) -> dict[str, float]:
+        """Mean activation of a unit per control class (empty without class labels)."""
+        if not self.labels:
+            return {}
+        values = self.unit(neuron)
+        labels = np.asarray(self.labels)
+        return {c: float(values[labels == c].mean()) for c in sorted(set(self.labels))}
+
+
+def model_fingerprint(target: Target) -> str:
+    """A cheap hash of a model's identity: its name plus shapes and samples of its weights."""
+    digest = hashlib.sha256(target.name.encode())
+    for name, tensor in list(target.model.state_dict().items())[:200]:
+        digest.update(name.encode())
+        digest.update(str(tuple(tensor.shape)).encode())
+        flat = tensor.detach().reshape(-1)[:16].float().cpu().numpy()
+        digest.update(flat.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _cached_activations(key: dict[str, object], compute: Callable[[], np.ndarray]) -> np.ndarray:
+    """Load activations cached under a key, or compute and cache them (atomic write)."""
+    name = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
+    path = cache_dir("control") / f"{name}.npy"
+    if path.exists():
+        try:
+            return np.load(path)
+        except (OSError, ValueError):
+            path.unlink(missing_ok=True)  # a damaged cache entry is recomputed
+    values = compute()
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, values)
+    tmp.replace(path)
+    return values
+
+
+def _render_control(generator: ImageGenerator, size: int) -> tuple[list[Image.Image], list[str]]:
+    prompts = generator.control_prompts()
+    if not prompts:
+        raise ConfigError(f"generator '{generator.name}' offers no control prompts")
+    chosen = [prompts[i % len(prompts)] for i in range(size)]
+    images: list[Image.Image] = []
+    for index, prompt in enumerate(chosen):
+        images.extend(generator.generate(prompt, [CONTROL_SEED_BASE + index]))
+    return images, chosen
+
+
+def generator_control(
+    target: Target,
+    layer: str,
+    generator: ImageGenerator,
+    size: int = 60,
+    reduction: str = "auto",
+    keep_images: bool = False,
+) -> ControlSet:
+    """A generator-matched control set of ``size`` images (activations cached on disk)."""
+    rendered: dict[str, list] = {}
+
+    def compute() -> np.ndarray:
+        images, prompts = _render_control(generator, size)
+        rendered["images"], rendered["prompts"] = images, prompts
+        return layer_activations(target, layer, images, reduction=reduction)
+
+    key = {
+        "kind": "generator",
+        "model": model_fingerprint(target),
+        "layer": layer,
+        "generator": generator.name,
+        "prompts": generator.control_prompts(),
+        "size": size,
+        "reduction": reduction,
+        "seed_base": CONTROL_SEED_BASE,
+    }
+    activations = _cached_activations(key, compute)
+    prompts = rendered.get("prompts") or [
+        generator.control_prompts()[i % len(generator.control_prompts())] for i in range(size)
+    ]
+    images = rendered.get("images", [])
+    if keep_images and not images:
+        images, _ = _render_control(generator, size)
+    return ControlSet(
+        activations=activations,
+        refs=prompts,
+        description=f"{size} images from '{generator.name}' on neutral prompts (generator-matched)",
+        images=images if keep_images else [],
+    )
+
+
+def scan_folder(folder: Path) -> tuple[list[Path], list[str] | None]:
+    """Image files of a folder (flat, or one level of class subfolders) and their classes."""
+    if not folder.is_dir():
+        raise ConfigError(f"control folder '{folder}' does not exist or is not a folder")
+    subdirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if subdirs:
+        files, labels = [], []
+        for sub in subdirs:
+            for path in sorted(sub.iterdir()):
+                if path.is_file() and not path.name.startswith("."):
+                    files.append(path)
+                    labels.append(sub.name.replace("_", " "))
+        return files, labels
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    return files, None
+
+
+def _read_image(path: Path) -> Image.Image | None:
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        return None
+    try:
+        with Image.open(path) as img:
+            return img.convert("RGB")
+    except (OSError, UnidentifiedImageError, ValueError):
+        return None
+
+
+def folder_control(
+    target: Target,
+    layer: str,
+    folder: Path | str,
+    reduction: str = "auto",
+    batch_size: int = 64,
+    progress: bool = False,
+) -> ControlSet:
+    """Control activations over an image folder, computed once and cached on disk."""
+    root = Path(folder).expanduser().resolve()
+    files, labels = scan_folder(root)
+    readable: list[Path] = []
+    readable_labels: list[str] = []
+    images: list[Image.Image] = []
+    skipped = 0
+    for index, path in enumerate(files):
+        image = _read_image(path)
+        if image is None:
+            skipped += 1
+            continue
+        readable.append(path)
+        images.append(image)
+        if labels is not None:
+            readable_labels.append(labels[index])
+    if len(readable) < MIN_CONTROL_IMAGES:
+        raise ConfigError(
+            f"control folder '{root}' has {len(readable)} readable images "
+            f"({skipped} skipped); at least {MIN_CONTROL_IMAGES} are needed"
+        )
+
+    def compute() -> np.ndarray:
+        return _batched_activations(target, layer, images, reduction, batch_size, progress)
+
+    stat_key = [
+        (str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns) for p in readable
+    ]
+    key = {
+        "kind": "folder",
+        "model": model_fingerprint(target),
+        "layer": layer,
+        "files": stat_key,
+        "reduction": reduction,
+    }
+    activations = _cached_activations(key, compute)
+    return ControlSet(
+        activations=activations,
+        refs=[str(p) for p in readable],
+        description=f"{len(readable)} images from {root}"
+        + (f" in {len(set(readable_labels))} classes" if labels else ""),
+        labels=readable_labels or None,
+        skipped=skipped,
+    )
+
+
+def _batched_activations(
+    target: Target,
+    layer: str,
+    images: Sequence[Image.Image],
+    reduction: str,
+    batch_size: int,
+    progress: bool,
+) -> np.ndarray:
+    chunks = range(0, len(images), batch_size)
+    if progress:
+        from tqdm import tqdm
+
+        chunks = tqdm(chunks, desc="control activations", unit="batch")
+    parts = [
+        layer_activations(target, layer, images[i : i + batch_size], reduction=reduction)
+        for i in chunks
+    ]
+    return np.concatenate(parts, axis=0)
+
+
+def load_control(
+    spec: str,
+    target: Target,
+    layer: str,
+    generator: ImageGenerator,
+    size: int = 60,
+    reduction: str = "auto",
+    progress: bool = False,
+) -> ControlSet:
+    """Build the control set a spec names: ``generator`` or a folder path."""
+    if spec in ("", "generator"):
+        if size < MIN_CONTROL_IMAGES:
+            raise ConfigError(
+                f"control size {size} is too small; use at least {MIN_CONTROL_IMAGES}"
+            )
+        return generator_control(target, layer, generator, size=size, reduction=reduction)
+    with torch.inference_mode():
+        return folder_control(target, layer, spec, reduction=reduction, progress=progress)

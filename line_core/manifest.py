@@ -1,0 +1,72 @@
+"""What a run's manifest records: config, backends, seeds, package versions, git revision."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from line_core.components import Components
+from line_core.config import ExplainConfig
+
+PACKAGES = ("line-explain", "torch", "torchvision", "numpy", "transformers", "diffusers", "timm")
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages that shape a run's results."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def git_revision() -> str:
+    """The source tree's git revision ('unknown' outside a checkout)."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+def build_manifest(config: ExplainConfig, parts: Components) -> dict[str, Any]:
+    """The manifest of a new run."""
+    return {
+        "format": 1,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "config": {**config.to_dict(), "layer": parts.layer, "neuron": parts.neuron},
+        "backends": {
+            "model": {"name": parts.target.name, "description": parts.target.description},
+            "generator": {
+                "name": parts.generator.name,
+                "kind": parts.generator.kind,
+                "description": parts.generator.describe(),
+            },
+            "proposer": {"name": getattr(parts.proposer, "name", config.proposer)},
+        },
+        "control": {
+            "description": parts.control.description,
+            "size": int(parts.control.activations.shape[0]),
+            "skipped": parts.control.skipped,
+            "activations": [round(float(v), 6) for v in parts.control.unit(parts.neuron)],
+        },
+        "seeds": {"run": config.seed},
+        "packages": package_versions(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "git_revision": git_revision(),
+    }
