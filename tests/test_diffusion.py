@@ -29,7 +29,8 @@ try:
 except ImportError:  # tests/ imported as a package
     from tests.tiny_diffusion import save_tiny_pipeline
 
-FAST = {"steps": 2, "size": 64, "batch_size": 2, "guidance": 5.0}
+#: Small and quick: 2 DDIM steps without classifier-free guidance on 32x32 images.
+FAST = {"steps": 2, "size": 32, "batch_size": 2, "guidance": 0.0}
 
 
 @pytest.fixture(autouse=True)
@@ -230,8 +231,15 @@ def test_concept_lists_and_capabilities(tiny):
 def test_generate_returns_rgb_images_of_the_right_count_and_size(tiny):
     images = tiny.generate("red apple", [0, 1, 2])
     assert len(images) == 3
-    assert all(image.mode == "RGB" and image.size == (64, 64) for image in images)
+    assert all(image.mode == "RGB" and image.size == (32, 32) for image in images)
     assert tiny.last_flagged == [] and tiny.last_retried == {}
+
+
+def test_native_size_with_guidance_and_a_negative_prompt(tiny):
+    tiny.config = tiny.config.replace(size=None, guidance=5.0, negative_prompt="blurry")
+    images = tiny.generate("red apple", [0, 1])
+    assert [image.size for image in images] == [(64, 64), (64, 64)]
+    assert not any(is_blank(image) for image in images)
 
 
 def test_each_image_depends_only_on_its_seed(tiny):
@@ -284,6 +292,7 @@ def test_a_blacked_out_image_is_rendered_again_from_a_derived_seed(tiny):
 
 
 def test_an_image_still_black_after_the_retry_is_flagged(tiny):
+    tiny.config = tiny.config.replace(batch_size=3)
     tiny.pipeline = BlackingPipeline(tiny.pipeline, indices=[0], calls=99)
     images = tiny.generate("red apple", [4, 5, 6])
     assert len(images) == 3

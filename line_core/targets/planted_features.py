@@ -133,13 +133,16 @@ class PatternMaps(nn.Module):
     def __init__(
         self,
         centre_freqs: tuple[float, ...] = (1 / 4, 1 / 8, 1 / 16, 1 / 32),
-        blob_sigmas: tuple[float, ...] = (1.5, 3.0, 6.0),
+        blob_sigmas: tuple[float, ...] = (1.5, 2.5, 4.0, 6.0),
         pad: int = 24,
         energy_floor: float = 2e-3,
-        blob_floor: float = 2e-3,
+        blob_floor: float = 2e-2,
+        blob_ratio: float = 1.5,
     ) -> None:
         super().__init__()
         self.pad = pad
+        self.blob_sigmas = blob_sigmas
+        self.blob_ratio = blob_ratio
         self.energy_floor = energy_floor
         self.blob_floor = blob_floor
         size = WORK_SIZE + 2 * pad
@@ -182,13 +185,16 @@ class PatternMaps(nn.Module):
 
     def _dot_map(self, spectrum: torch.Tensor, crop: tuple) -> torch.Tensor:
         best = None
-        for bank in self.hessian:  # one scale: [xx, yy, xy, H, W]
+        for sigma, bank in zip(self.blob_sigmas, self.hessian, strict=True):
             curvature = torch.fft.ifft2(spectrum[:, :, None] * bank[None, None]).real[crop]
             lxx, lyy, lxy = curvature.unbind(2)
             det = (lxx * lyy - lxy**2).sum(dim=1, keepdim=True)
-            # det integrates to zero over any isolated bump (blob centre +, rim -), so compare
-            # squared parts: a blob's centre outweighs its rim ~6:1, a saddle the other way.
-            positive, negative = _smooth(F.relu(det) ** 2, 15), _smooth(F.relu(-det) ** 2, 15)
-            dots = F.relu(positive - 2 * negative) / (positive + negative + self.blob_floor)
+            # A blob's centre (det > 0) is several times stronger than the saddle-like rim around
+            # it (det < 0); a checkerboard corner or a noise saddle is the other way round or
+            # even. Compare the strongest of each within a window that covers one blob's rim.
+            window = 2 * round(2.5 * sigma) + 1
+            peak = F.max_pool2d(F.relu(det), window, stride=1, padding=window // 2)
+            rim = F.max_pool2d(F.relu(-det), window, stride=1, padding=window // 2)
+            dots = F.relu(peak - self.blob_ratio * rim) / (peak + self.blob_floor)
             best = dots if best is None else torch.maximum(best, dots)
         return best
