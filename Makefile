@@ -17,7 +17,8 @@ demo: $(STAMP)
 ## Install everything and run the whole test suite (what CI runs).
 test: $(STAMP)
 	bash scripts/system_deps.sh
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not browser and not gpu"

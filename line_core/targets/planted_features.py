@@ -122,7 +122,17 @@ def hessian_bank(size: int, sigmas: tuple[float, ...]) -> torch.Tensor:
 
 
 def _smooth(maps: torch.Tensor, kernel: int) -> torch.Tensor:
-    return F.avg_pool2d(maps, kernel, stride=1, padding=kernel // 2, count_include_pad=False)
+    """Box mean over a kernel x kernel window (separable; borders average what is inside)."""
+    pad = kernel // 2
+    rows = F.avg_pool2d(maps, (1, kernel), 1, (0, pad), count_include_pad=False)
+    return F.avg_pool2d(rows, (kernel, 1), 1, (pad, 0), count_include_pad=False)
+
+
+def _local_max(maps: torch.Tensor, kernel: int) -> torch.Tensor:
+    """Max over a kernel x kernel window (separable)."""
+    pad = kernel // 2
+    rows = F.max_pool2d(maps, (1, kernel), 1, (0, pad))
+    return F.max_pool2d(rows, (kernel, 1), 1, (pad, 0))
 
 
 class PatternMaps(nn.Module):
@@ -148,17 +158,19 @@ class PatternMaps(nn.Module):
         size = WORK_SIZE + 2 * pad
         orientations = (0.0, 45.0, 90.0, 135.0)
         self.register_buffer("gabor", log_gabor_bank(size, centre_freqs, orientations))
-        self.register_buffer("hessian", hessian_bank(size, blob_sigmas))
+        # Real, even filters: only the non-negative x frequencies are needed with rfft2.
+        self.register_buffer("hessian", hessian_bank(size, blob_sigmas)[..., : size // 2 + 1])
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Pattern membership maps in [0, 1]."""
         small = F.adaptive_avg_pool2d(images.clamp(0.0, 1.0), WORK_SIZE)
         small = small - small.mean(dim=(2, 3), keepdim=True)
         padded = F.pad(small, (self.pad,) * 4, mode="reflect")
-        spectrum = torch.fft.fft2(padded)
         crop = (slice(None),) * 3 + (slice(self.pad, -self.pad),) * 2
-        stripes = self._stripe_maps(spectrum, crop)
-        dots = self._dot_map(spectrum, crop)
+        stripes = self._stripe_maps(torch.fft.fft2(padded), crop)
+        # Blobs where a stripe or checker pattern dominates are pattern artefacts, not dots.
+        dots = self._dot_map(torch.fft.rfft2(padded), crop)
+        dots = dots * (1.0 - stripes.amax(dim=1, keepdim=True))
         return torch.cat([stripes, dots], dim=1)
 
     def _stripe_maps(self, spectrum: torch.Tensor, crop: tuple) -> torch.Tensor:
@@ -186,15 +198,16 @@ class PatternMaps(nn.Module):
     def _dot_map(self, spectrum: torch.Tensor, crop: tuple) -> torch.Tensor:
         best = None
         for sigma, bank in zip(self.blob_sigmas, self.hessian, strict=True):
-            curvature = torch.fft.ifft2(spectrum[:, :, None] * bank[None, None]).real[crop]
+            size = spectrum.shape[-2]
+            curvature = torch.fft.irfft2(spectrum[:, :, None] * bank[None, None], s=(size, size))
+            curvature = curvature[crop]
             lxx, lyy, lxy = curvature.unbind(2)
             det = (lxx * lyy - lxy**2).sum(dim=1, keepdim=True)
             # A blob's centre (det > 0) is several times stronger than the saddle-like rim around
             # it (det < 0); a checkerboard corner or a noise saddle is the other way round or
             # even. Compare the strongest of each within a window that covers one blob's rim.
             window = 2 * round(2.5 * sigma) + 1
-            peak = F.max_pool2d(F.relu(det), window, stride=1, padding=window // 2)
-            rim = F.max_pool2d(F.relu(-det), window, stride=1, padding=window // 2)
+            peak, rim = _local_max(F.relu(det), window), _local_max(F.relu(-det), window)
             dots = F.relu(peak - self.blob_ratio * rim) / (peak + self.blob_floor)
             best = dots if best is None else torch.maximum(best, dots)
         return best

@@ -32,8 +32,9 @@ class DiffusionConfig:
     device string. ``cpu_offload`` keeps idle sub-models in CPU memory (small GPUs).
     The prompt is ``prompt_template`` plus, when ``vary_prompt``, a framing and a lighting
     chosen from the image's seed. ``variant`` names reduced-precision weight files
-    (``"fp16"``) to load when the model has them. ``label``, ``download`` (a shell command) and
-    ``download_size`` only word the messages a user sees.
+    (``"fp16"``) to load when the model has them. ``cache_dir`` is the Hugging Face cache
+    to read and fill (``None``: the default, ``HF_HUB_CACHE``). ``label``, ``download`` (a
+    shell command) and ``download_size`` only word the messages a user sees.
     """
 
     model: str
@@ -50,6 +51,7 @@ class DiffusionConfig:
     vary_prompt: bool = True
     negative_prompt: str | None = None
     variant: str | None = None
+    cache_dir: str | None = None
     gpu_dtype: str = "auto"
     label: str = ""
     download: str = ""

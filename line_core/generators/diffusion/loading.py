@@ -78,7 +78,7 @@ def read_model_index(config: DiffusionConfig) -> dict[str, Any] | None:
         return json.loads(index.read_text())
     from huggingface_hub import try_to_load_from_cache
 
-    cached = try_to_load_from_cache(config.model, "model_index.json")
+    cached = try_to_load_from_cache(config.model, "model_index.json", cache_dir=config.cache_dir)
     if isinstance(cached, str):
         return json.loads(Path(cached).read_text())
     return None
@@ -114,10 +114,23 @@ def load_pipeline(config: DiffusionConfig) -> Any:
             raise translate_error(again, config) from again
     if hasattr(pipeline, "set_progress_bar_config"):
         pipeline.set_progress_bar_config(disable=True)
-    if config.cpu_offload and device.type == "cuda":
-        pipeline.enable_model_cpu_offload(device=device)
-    else:
-        pipeline.to(device)
+    return place(pipeline, config, device)
+
+
+def place(pipeline: Any, config: DiffusionConfig, device: torch.device) -> Any:
+    """Move the pipeline to its device, or offload it to the CPU between uses when asked."""
+    import torch
+
+    try:
+        if config.cpu_offload and device.type == "cuda":
+            pipeline.enable_model_cpu_offload(device=device)
+        else:
+            pipeline.to(device)
+    except torch.cuda.OutOfMemoryError as exc:
+        raise BackendError(
+            f"'{config.model}' does not fit in the memory of {device}: set cpu_offload=True, "
+            "or pick a smaller model (sd-turbo)"
+        ) from exc
     return pipeline
 
 
@@ -126,7 +139,8 @@ def _download_model_index(config: DiffusionConfig) -> dict[str, Any] | None:
     from huggingface_hub import hf_hub_download
 
     try:
-        return json.loads(Path(hf_hub_download(config.model, "model_index.json")).read_text())
+        path = hf_hub_download(config.model, "model_index.json", cache_dir=config.cache_dir)
+        return json.loads(Path(path).read_text())
     except Exception as exc:
         if _is_connection_error(exc):
             return None  # let from_pretrained retry and fall back to the cache
@@ -139,6 +153,8 @@ def _from_pretrained(config: DiffusionConfig, dtype: torch.dtype, local_files_on
 
     source = str(local_folder(config.model) or config.model)
     kwargs: dict[str, Any] = {_dtype_keyword(): dtype, "local_files_only": local_files_only}
+    if config.cache_dir:
+        kwargs["cache_dir"] = config.cache_dir
     variants = [config.variant, None] if config.variant else [None]
     for variant in variants:
         try:

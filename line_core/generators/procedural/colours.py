@@ -121,17 +121,36 @@ def colour_distance(a: RGB, b: RGB) -> float:
     return float(np.sqrt(weights[0] * dr * dr + weights[1] * dg * dg + weights[2] * db * db))
 
 
+def luma(rgb: RGB) -> float:
+    """Perceived brightness 0..255 (Rec. 601 weights)."""
+    return 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
+
+
 def pick_contrasting(
-    rng: np.random.Generator, names: Sequence[str], against: Sequence[RGB], minimum: float = 220.0
+    rng: np.random.Generator,
+    names: Sequence[str],
+    against: Sequence[RGB],
+    minimum: float = 220.0,
+    brightness: float = 60.0,
 ) -> RGB:
-    """A random colour among ``names`` far enough from every colour in ``against``."""
+    """A random colour among ``names`` that differs from every colour in ``against``.
+
+    It must be ``minimum`` apart in colour and ``brightness`` apart in luma; failing that,
+    only far in colour; failing that, the farthest candidate.
+    """
     candidates = [COLOURS[n] for n in names]
     if not against:
         return candidates[int(rng.integers(len(candidates)))]
     gaps = [min(colour_distance(c, a) for a in against) for c in candidates]
-    far = [c for c, gap in zip(candidates, gaps, strict=True) if gap >= minimum]
-    if far:
-        return far[int(rng.integers(len(far)))]
+    lumas = [min(abs(luma(c) - luma(a)) for a in against) for c in candidates]
+    for need_luma in (brightness, 0.0):
+        far = [
+            c
+            for c, gap, lum in zip(candidates, gaps, lumas, strict=True)
+            if gap >= minimum and lum >= need_luma
+        ]
+        if far:
+            return far[int(rng.integers(len(far)))]
     return candidates[int(np.argmax(gaps))]
 
 

@@ -140,8 +140,8 @@ def spiral(c: Canvas, rng: np.random.Generator, spec: PatternSpec) -> np.ndarray
     """An Archimedean spiral of one to three arms."""
     radius, phi = _polar(c, rng)
     width = _period(c, rng, spec, 7.0) / 2
-    arms = int(rng.integers(1, 4))
-    return np.floor((radius + phi / TAU * arms * 2 * width) / width).astype(np.int32)
+    bands_per_turn = int(rng.integers(1, 4)) * max(2, spec.palette_size)
+    return np.floor((radius + phi / TAU * bands_per_turn * width) / width).astype(np.int32)
 
 
 def concentric_rings(c: Canvas, rng: np.random.Generator, spec: PatternSpec) -> np.ndarray:
@@ -154,7 +154,8 @@ def concentric_rings(c: Canvas, rng: np.random.Generator, spec: PatternSpec) -> 
 def sunburst(c: Canvas, rng: np.random.Generator, spec: PatternSpec) -> np.ndarray:
     """Angular sectors radiating from a centre."""
     _, phi = _polar(c, rng)
-    sectors = 2 * max(3, round(float(rng.integers(7, 12)) / spec.scale))
+    n = max(2, spec.palette_size)
+    sectors = n * max(3, round(float(rng.integers(14, 24)) / spec.scale / n))
     return np.floor(phi / TAU * sectors).astype(np.int32)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 import numpy as np
 from PIL import Image
@@ -33,15 +34,13 @@ def palette(fill: FillSpec, rng: np.random.Generator, avoid: list[RGB]) -> list[
         if ground is None:
             choices = NEUTRAL if fill.colours else _ANY
             ground = pick_contrasting(rng, choices, list(fill.colours) + avoid)
-        figures = list(fill.colours) or [pick_contrasting(rng, _ANY, [ground])]
+        figures = list(fill.colours) or [pick_contrasting(rng, _ANY, [ground, *avoid])]
         return [ground, *figures]
     if style is None and not named:
         return [pick_contrasting(rng, _ANY, avoid, minimum=150.0)]
-    if style is not None and len(named) < 2:
-        choices = NEUTRAL if named else _ANY
-        named += [pick_contrasting(rng, choices, named or avoid, minimum=150.0)]
-        if len(named) < 2:
-            named += [pick_contrasting(rng, _ANY, named)]
+    choices = NEUTRAL if named else _ANY
+    while style is not None and len(named) < 2:
+        named.append(pick_contrasting(rng, choices, named + avoid, minimum=150.0))
     return named
 
 
@@ -70,6 +69,7 @@ def _fill_image(fill: FillSpec, rng: np.random.Generator, size: int, colours: li
         pattern = PatternSpec("halves", count=len(colours))
         field = patterns.halves(c, rng, pattern)
         return paint(field, "banded", colours), field
+    pattern = replace(pattern, palette_size=len(colours))
     field = patterns.PATTERNS[pattern.kind].field(c, rng, pattern)
     return paint(field, patterns.PATTERNS[pattern.kind].style, colours), field
 
@@ -100,7 +100,9 @@ def render(scene: SceneSpec, text: str, seed: int, size: int = 224) -> Image.Ima
     """Render a parsed scene for one seed; deterministic for (text, seed, size)."""
     rng = rng_for(text, seed)
     background = _fallback_fill(text) if scene.fallback else scene.background
-    colours = [jitter(c, rng) for c in palette(background, rng, [])]
+    named = [*(scene.shapes.fill.colours if scene.shapes else ()),
+             *(scene.overlay.colours if scene.overlay else ())]
+    colours = [jitter(c, rng) for c in palette(background, rng, named)]
     image, _ = _fill_image(background, rng, size, colours)
     if scene.overlay is not None and scene.overlay.pattern is not None:
         overlay = scene.overlay

@@ -9,12 +9,16 @@ from line_core.generators.procedural.colours import RGB
 
 @dataclass(frozen=True)
 class PatternSpec:
-    """A pattern kind with its orientation choices, scale multiplier and band count."""
+    """A pattern kind with its orientation choices, scale multiplier and band count.
+
+    ``palette_size`` is set by the renderer so that radial patterns close without a seam.
+    """
 
     kind: str
     angles: tuple[float, ...] | None = None
     scale: float = 1.0
     count: int | None = None
+    palette_size: int = 2
 
 
 @dataclass(frozen=True)
