@@ -1,0 +1,67 @@
+"""Label novelty: how far a label is from a predefined vocabulary (e.g. ImageNet classes)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from line_core.analysis.embedding import Embedder, embed_texts
+from line_core.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Novelty:
+    """The vocabulary entry nearest to a label, their cosine, and ``novelty = 1 - cosine``."""
+
+    label: str
+    nearest: str
+    similarity: float
+    novelty: float
+
+
+@lru_cache(maxsize=1)
+def imagenet_class_names() -> tuple[str, ...]:
+    """The 1000 ImageNet-1k class names (first lemma of each synset), from timm's wheel."""
+    from timm.data import ImageNetInfo
+
+    info = ImageNetInfo()
+    return tuple(
+        info.index_to_description(i).split(",")[0].strip() for i in range(info.num_classes())
+    )
+
+
+_CACHE: dict[tuple[int, str], np.ndarray] = {}
+
+
+def _vocabulary_vectors(vocabulary: Sequence[str], embedder: Embedder | None) -> np.ndarray:
+    digest = hashlib.sha256("\x1f".join(vocabulary).encode()).hexdigest()
+    key = (id(embedder), digest)
+    if key not in _CACHE:
+        _CACHE[key] = embed_texts(list(vocabulary), embedder)
+    return _CACHE[key]
+
+
+def label_novelty(
+    label: str, vocabulary: Sequence[str] | None = None, embedder: Embedder | None = None
+) -> Novelty:
+    """Max MiniLM cosine of ``label`` to a vocabulary (default: ImageNet-1k class names).
+
+    An exact (case-insensitive) vocabulary match has similarity 1. Vocabulary embeddings are
+    cached per process, so scoring many labels against ImageNet costs one encoding pass.
+    """
+    words = list(vocabulary) if vocabulary is not None else list(imagenet_class_names())
+    if not words:
+        raise ConfigError("label_novelty needs a non-empty vocabulary")
+    if not label.strip():
+        raise ConfigError("label_novelty needs a non-empty label")
+    lowered = {w.strip().lower(): w for w in words}
+    if label.strip().lower() in lowered:
+        return Novelty(label, lowered[label.strip().lower()], 1.0, 0.0)
+    sims = _vocabulary_vectors(words, embedder) @ embed_texts([label], embedder)[0]
+    best = int(np.argmax(sims))
+    similarity = float(np.clip(sims[best], -1.0, 1.0))
+    return Novelty(label, words[best], similarity, 1.0 - similarity)
