@@ -30,8 +30,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from line_core.generators import GENERATORS  # noqa: E402
 from tiny_diffusion import save_tiny_pipeline  # noqa: E402
+
+from line_core.generators import GENERATORS  # noqa: E402
 
 #: Stable-Diffusion-like sizes: 8x VAE, 3-level UNet with cross-attention, 4-layer CLIP.
 SD_LIKE = {
@@ -319,6 +320,20 @@ def resnet_checks(device: str, images, count: int, rows: list[Row]) -> None:
         )
 
 
+def quiet() -> None:
+    """No progress bars or deprecation chatter around the table."""
+    import warnings
+
+    import diffusers
+    import huggingface_hub
+    import transformers
+
+    warnings.simplefilter("ignore", FutureWarning)
+    diffusers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.disable_progress_bar()
+    huggingface_hub.utils.disable_progress_bars()
+
+
 def print_table(rows: list[Row]) -> None:
     header = ("stage", "device", "precision", "seconds", "check")
     table = [header] + [
@@ -344,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         print("gpu_check: no CUDA device on this machine; nothing to check")
         return 0
+    quiet()
     started = time.perf_counter()
     name = torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else "cpu"
     print(f"gpu_check on {name}; torch {torch.__version__}, {torch.get_num_threads()} CPU threads")

@@ -124,7 +124,9 @@ def reduce_output(output: torch.Tensor, reduction: str = "auto", token_layout: s
     token mean; "cls", "mean" and "max" (over tokens) explicitly. 2-D [N, D]: identity.
     """
     if reduction not in REDUCTIONS:
-        raise ConfigError(f"unknown reduction '{reduction}'; choose one of: {', '.join(REDUCTIONS)}")
+        raise ConfigError(
+            f"unknown reduction '{reduction}'; choose one of: {', '.join(REDUCTIONS)}"
+        )
     if output.dim() == 2:
         return output
     if output.dim() == 4:
@@ -174,7 +176,9 @@ def multi_layer_activations(
     Returns ``{layer: float32 array [n_images, n_units]}``; see :func:`reduce_output`.
     """
     if reduction not in REDUCTIONS:
-        raise ConfigError(f"unknown reduction '{reduction}'; choose one of: {', '.join(REDUCTIONS)}")
+        raise ConfigError(
+            f"unknown reduction '{reduction}'; choose one of: {', '.join(REDUCTIONS)}"
+        )
     layers = list(dict.fromkeys(layers))
     if not layers:
         raise ConfigError("no layer given")

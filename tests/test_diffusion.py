@@ -137,6 +137,11 @@ def test_bad_config_is_one_clear_line():
     assert "steps" in str(info.value) and "\n" not in str(info.value)
     with pytest.raises(ConfigError, match="concept"):
         GENERATORS.create("sd-turbo", check=False, prompt_template="a photo")
+    with pytest.raises(ConfigError, match="no other"):
+        GENERATORS.create("sd-turbo", check=False, prompt_template="{concept} in {style}")
+    flux = GENERATORS.create("flux-schnell", check=False, pipeline_options={"a": 1})
+    assert flux.config.pipeline_options == (("a", 1),)
+    assert dict(PRESETS["flux-schnell"].pipeline_options) == {"max_sequence_length": 256}
 
 
 # --- missing weights, offline ------------------------------------------------------------------
@@ -191,6 +196,51 @@ def test_missing_or_wrong_local_folder_is_a_config_error(tmp_path):
         GENERATORS.create(f"diffusers:{tmp_path / 'nowhere'}")
     with pytest.raises(ConfigError, match="model_index.json"):
         GENERATORS.create(f"diffusers:{tmp_path}")
+    (tmp_path / "model_index.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="cannot read model_index.json"):
+        GENERATORS.create(f"diffusers:{tmp_path}")
+
+
+def test_a_network_failure_while_online_falls_back_to_the_cache(monkeypatch):
+    import httpx
+
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(loading, "hub_reachable", lambda: True)
+    monkeypatch.setattr(loading, "_download_model_index", lambda config: None)
+    calls = []
+
+    class Loaded:
+        def set_progress_bar_config(self, **_):
+            pass
+
+        def to(self, device):
+            calls.append(("to", device.type))
+
+    def fake_from_pretrained(config, dtype, local_files_only):
+        calls.append(local_files_only)
+        if not local_files_only:
+            raise OSError("download failed") from httpx.ConnectError("no route to host")
+        return Loaded()
+
+    monkeypatch.setattr(loading, "_from_pretrained", fake_from_pretrained)
+    config = PRESETS["sd-turbo"].replace(device="cpu")
+    assert isinstance(loading.load_pipeline(config), Loaded)
+    assert calls == [False, True, ("to", "cpu")]
+
+
+def test_hub_errors_translate_to_one_line():
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+
+    def bare(cls, text):  # hub errors want an HTTP response; isinstance is all that matters
+        error = cls.__new__(cls)
+        error.args = (text,)
+        return error
+
+    config = PRESETS["flux-schnell"]
+    gated = loading.translate_error(bare(GatedRepoError, "restricted"), config)
+    assert isinstance(gated, MissingWeightsError) and "hf auth login" in str(gated)
+    unknown = loading.translate_error(bare(RepositoryNotFoundError, "404"), config)
+    assert isinstance(unknown, ConfigError) and "no model" in str(unknown)
 
 
 def test_load_errors_translate_to_one_line():
@@ -275,7 +325,12 @@ def test_generate_returns_rgb_images_of_the_right_count_and_size(tiny):
 
 @pytest.mark.slow
 def test_native_size_with_guidance_and_a_negative_prompt(tiny):
-    tiny.config = tiny.config.replace(size=None, guidance=5.0, negative_prompt="blurry")
+    tiny.config = tiny.config.replace(
+        size=None,
+        guidance=5.0,
+        negative_prompt="blurry",
+        pipeline_options=(("eta", 0.0), ("max_sequence_length", 256)),  # FLUX-only: dropped
+    )
     images = tiny.generate("red apple", [0, 1])
     assert [image.size for image in images] == [(64, 64), (64, 64)]
     assert not any(is_blank(image) for image in images)

@@ -15,28 +15,31 @@ Method
    images and its own seeds), so correlating them would be meaningless; what is comparable
    is the *distribution* of the neuron's responses. We take the 1-Wasserstein distance
    between the two empirical distributions (mean absolute difference of their quantile
-   functions on a common grid, so different image counts compare) in units of the pooled
-   within-concept standard deviation of the high scorers, and map it to
-   ``1 - exp(-W1 / s)``: two concepts whose response distributions differ by less than the
-   neuron's own image-to-image spread are indistinguishable (near 0); a concept that drives
-   the neuron at a clearly different level or consistency is far (near 1). Paraphrases of one
-   feature render similar images and get similar responses; a second, unrelated feature
-   usually drives the neuron at its own level. It is weak evidence on its own (two features
-   can drive a neuron equally), so text carries most weight (``w = 0.8``). A pair with an
-   empty activation list uses text only.
+   functions on a common grid, so different image counts compare) in units of the neuron's
+   demonstrated range (best concept's mean minus the baseline: the control mean, or the
+   median concept mean when no control is given), capped at 1. Why it helps: AUC saturates
+   (5 images vs a control set), so "red" at full response and "dark red car" at a third of
+   it can both score AUC 1.0; the response term keeps such pairs apart when their words are
+   close. Why it is weighted low (``w = 0.8`` for text): the response level alone cannot tell
+   meanings apart (two unrelated features can drive a neuron equally; in the calibration runs
+   of the tests within- and between-meaning pairs differ by 0.05-0.43 of the range alike).
+   A pair with an empty activation list uses text only.
 3. *Groups*: scikit-learn agglomerative clustering (average linkage) on the precomputed
    distance with a distance threshold, so the number of groups is found, not fixed.
-   The default threshold (0.62) sits between the two calibration cases of the tests: red-ish
-   paraphrases ("red", "crimson", "red stripes", "scarlet dots": MiniLM average text distance
-   up to 0.66) merge; "red"/"crimson" vs "vertical stripes"/"vertical bars" (average text
-   distance 0.80) stay apart even with identical responses. MiniLM compresses short phrases
-   (unrelated words reach cosine 0.3-0.4), which is why the threshold is this high.
+   The default threshold (0.61) sits between the calibration cases of the tests: red-ish
+   paraphrases ("red", "crimson", "red stripes", "scarlet dots", "red color") merge (the
+   last merge is at average distance 0.58), while "red"/"crimson" vs "vertical stripes"/
+   "vertical bars" stay apart (0.71; 0.65 even when both meanings drive the neuron equally).
+   MiniLM compresses short phrases (unrelated words reach cosine 0.3-0.4, "scarlet dots" is
+   as close to "polka dots" as to "red"), which is why the threshold is this high; a
+   different embedder needs its own threshold.
 4. *Score*: see :data:`POLYSEMANTICITY_DEFINITION`.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -63,7 +66,7 @@ class PolyConfig:
     margin: float = 0.1
     min_auc: float = 0.6
     text_weight: float = 0.8
-    distance_threshold: float = 0.62
+    distance_threshold: float = 0.61
 
 
 @dataclass
@@ -148,18 +151,22 @@ def _quantile_function(values: list[float]) -> np.ndarray | None:
     return np.quantile(np.asarray(values, dtype=np.float64), _QUANTILES)
 
 
-def _within_spread(records: list[ScoredRecord]) -> float:
-    variances = [np.var(r.activations, ddof=1) for r in records if len(r.activations) >= 2]
-    spread = math.sqrt(float(np.mean(variances))) if variances else 0.0
-    if not math.isfinite(spread) or spread <= 0:
-        pooled = [v for r in records for v in r.activations]
-        spread = float(np.std(pooled)) if pooled else 0.0
-    return spread if math.isfinite(spread) and spread > 0 else 1.0
+def response_scale(records: list[ScoredRecord], baseline: float) -> tuple[float, float]:
+    """(baseline, range): the neuron's level on non-drivers and its best concept's rise above it."""
+    means = [float(np.mean(r.activations)) for r in records if r.activations]
+    top = max(means, default=baseline)
+    span = top - baseline
+    return baseline, span if math.isfinite(span) and span > 1e-12 else 1.0
 
 
-def response_distance(records: list[ScoredRecord]) -> np.ndarray:
-    """Pairwise ``1 - exp(-W1 / s)`` of activation distributions; NaN where one is empty."""
-    spread = _within_spread(records)
+def response_distance(records: list[ScoredRecord], baseline: float) -> np.ndarray:
+    """Pairwise W1 of activation distributions in units of the neuron's range, capped at 1.
+
+    Activations become ``(a - baseline) / (best mean - baseline)``: 0 is the level of
+    non-driving concepts (or the control), 1 the best concept's mean. NaN where a concept has
+    no activations.
+    """
+    base, span = response_scale(records, baseline)
     curves = [_quantile_function(r.activations) for r in records]
     n = len(records)
     out = np.zeros((n, n))
@@ -169,12 +176,14 @@ def response_distance(records: list[ScoredRecord]) -> np.ndarray:
             if a is None or b is None:
                 value = math.nan
             else:
-                value = 1.0 - math.exp(-float(np.mean(np.abs(a - b))) / spread)
+                value = min(float(np.mean(np.abs(a - b))) / span, 1.0)
             out[i, j] = out[j, i] = value
     return out
 
 
-def combined_distance(text_sim: np.ndarray, response_dist: np.ndarray, text_weight: float) -> np.ndarray:
+def combined_distance(
+    text_sim: np.ndarray, response_dist: np.ndarray, text_weight: float
+) -> np.ndarray:
     """``w * (1 - cos) + (1 - w) * response`` (text only where the response is unknown)."""
     text_dist = np.clip(1.0 - text_sim, 0.0, 1.0)
     mixed = text_weight * text_dist + (1.0 - text_weight) * np.nan_to_num(response_dist)
@@ -220,6 +229,13 @@ def semantic_map(vectors: np.ndarray) -> np.ndarray:
     return coords
 
 
+def _baseline(records: list[ScoredRecord], control: Sequence[float] | None) -> float:
+    if control is not None and len(control) > 0:
+        return float(np.mean(control))
+    means = [float(np.mean(r.activations)) for r in records if r.activations]
+    return float(np.median(means)) if means else 0.0
+
+
 def _group(index: int, members: list[ScoredRecord], total_mass: float) -> ConceptGroup:
     best = max(members, key=lambda r: r.rank_key)
     images = [
@@ -241,9 +257,16 @@ def _group(index: int, members: list[ScoredRecord], total_mass: float) -> Concep
 
 
 def polysemanticity(
-    history: RunHistory, config: PolyConfig | None = None, embedder: Embedder | None = None
+    history: RunHistory,
+    config: PolyConfig | None = None,
+    embedder: Embedder | None = None,
+    control: Sequence[float] | None = None,
 ) -> PolysemanticityReport:
-    """Group a run's high-scoring concepts into distinct meanings and score polysemanticity."""
+    """Group a run's high-scoring concepts into distinct meanings and score polysemanticity.
+
+    ``control`` (the neuron's activations on the control set, as in the manifest) sets the
+    response baseline; without it the median of all tried concepts' mean activations is used.
+    """
     config = config or PolyConfig()
     records = unique_records(history)
     if not records:
@@ -258,8 +281,9 @@ def polysemanticity(
     index = {id(r): i for i, r in enumerate(records)}
     high_vectors = vectors[[index[id(r)] for r in high]] if high else np.zeros((0, 1))
     text_sim = cosine_matrix(high_vectors) if high else np.zeros((0, 0))
-    resp = response_distance(high)
-    labels = cluster_labels(combined_distance(text_sim, resp, config.text_weight), config.distance_threshold)
+    resp = response_distance(high, _baseline(records, control))
+    distance = combined_distance(text_sim, resp, config.text_weight)
+    labels = cluster_labels(distance, config.distance_threshold)
 
     members: dict[int, list[ScoredRecord]] = {}
     for label, record in zip(labels, high, strict=True):

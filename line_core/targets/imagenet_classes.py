@@ -17,7 +17,9 @@ from line_core.errors import MissingWeightsError
 def _info_dir() -> Path:
     spec = importlib.util.find_spec("timm")
     if spec is None or not spec.submodule_search_locations:
-        raise MissingWeightsError("ImageNet class names come from the timm package: pip install timm")
+        raise MissingWeightsError(
+            "ImageNet class names come from the timm package: pip install timm"
+        )
     return Path(list(spec.submodule_search_locations)[0]) / "data" / "_info"
 
 

@@ -73,7 +73,11 @@ def check_unit(target: Target, layer: str, neuron: int) -> int:
             f"(e.g. {shown}); run `line layers {target.name}` for all"
         )
     units = layers[layer]
-    if isinstance(neuron, bool) or not isinstance(neuron, numbers.Integral) or not 0 <= neuron < units:
+    if (
+        isinstance(neuron, bool)
+        or not isinstance(neuron, numbers.Integral)
+        or not 0 <= neuron < units
+    ):
         raise ConfigError(
             f"neuron {neuron!r} is out of range for {target.name} layer '{layer}': "
             f"choose 0..{units - 1}"

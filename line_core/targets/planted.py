@@ -64,7 +64,9 @@ class PlantedUnitMaps(nn.Module):
     def _presence(self, fraction: torch.Tensor) -> torch.Tensor:
         """Is the colour present nearby (stripes of it alternate with other colours)."""
         k = self.neighbourhood
-        local = F.avg_pool2d(fraction[:, None], k, stride=1, padding=k // 2, count_include_pad=False)
+        local = F.avg_pool2d(
+            fraction[:, None], k, stride=1, padding=k // 2, count_include_pad=False
+        )
         return (self.presence_gain * local[:, 0]).clamp(max=1.0)
 
 

@@ -15,12 +15,11 @@ from functools import lru_cache
 Group = frozenset[str]
 
 RED: Group = frozenset(
-    "red reds reddish crimson scarlet ruby cherry vermilion vermillion carmine maroon burgundy".split()
+    "red reds reddish crimson scarlet ruby cherry vermilion vermillion carmine maroon "
+    "burgundy".split()
 )
 GREEN: Group = frozenset("green greens greenish emerald lime jade chartreuse viridian".split())
-BLUE: Group = frozenset(
-    "blue blues bluish navy azure cobalt sapphire cerulean ultramarine".split()
-)
+BLUE: Group = frozenset("blue blues bluish navy azure cobalt sapphire cerulean ultramarine".split())
 YELLOW: Group = frozenset("yellow yellows yellowish gold golden lemon canary amber mustard".split())
 PURPLE: Group = frozenset(
     "purple purples purplish violet magenta indigo orchid fuchsia amethyst".split()
@@ -83,8 +82,9 @@ def _colour(index: int, name: str, group: Group) -> PlantedUnit:
 
 
 def _pattern(index: int, name: str, groups: tuple[Group, ...], how: str) -> PlantedUnit:
-    return PlantedUnit(index, name, f"fraction of the image covered by {how}", "pattern", (name,),
-                       (groups,))
+    return PlantedUnit(
+        index, name, f"fraction of the image covered by {how}", "pattern", (name,), (groups,)
+    )
 
 
 @lru_cache(maxsize=1)
@@ -96,33 +96,62 @@ def planted_units() -> tuple[PlantedUnit, ...]:
         _colour(2, "blue", BLUE),
         _colour(3, "yellow", YELLOW),
         _colour(4, "purple", PURPLE),
-        _pattern(5, "horizontal stripes", (HORIZONTAL, STRIPES),
-                 "horizontal stripes (vertical-frequency band energy dominating)"),
-        _pattern(6, "vertical stripes", (VERTICAL, STRIPES),
-                 "vertical stripes (horizontal-frequency band energy dominating)"),
-        _pattern(7, "diagonal stripes", (DIAGONAL, STRIPES),
-                 "diagonal stripes (one diagonal band energy dominating)"),
-        _pattern(8, "checkerboard", (CHECKERBOARD,),
-                 "a checkerboard (both diagonal band energies, no axis energy)"),
+        _pattern(
+            5,
+            "horizontal stripes",
+            (HORIZONTAL, STRIPES),
+            "horizontal stripes (vertical-frequency band energy dominating)",
+        ),
+        _pattern(
+            6,
+            "vertical stripes",
+            (VERTICAL, STRIPES),
+            "vertical stripes (horizontal-frequency band energy dominating)",
+        ),
+        _pattern(
+            7,
+            "diagonal stripes",
+            (DIAGONAL, STRIPES),
+            "diagonal stripes (one diagonal band energy dominating)",
+        ),
+        _pattern(
+            8,
+            "checkerboard",
+            (CHECKERBOARD,),
+            "a checkerboard (both diagonal band energies, no axis energy)",
+        ),
         _pattern(9, "polka dots", (DOTS,), "polka dots (blob-like curvature outweighing saddles)"),
         PlantedUnit(
-            10, "yellow horizontal stripes",
+            10,
+            "yellow horizontal stripes",
             "AND unit: yellow present nearby AND horizontal stripes at the same place",
-            "and", ("yellow", "horizontal stripes"), ((YELLOW, HORIZONTAL, STRIPES),),
+            "and",
+            ("yellow", "horizontal stripes"),
+            ((YELLOW, HORIZONTAL, STRIPES),),
         ),
         PlantedUnit(
-            11, "blue polka dots", "AND unit: blue present nearby AND polka dots at the same place",
-            "and", ("blue", "polka dots"), ((BLUE, DOTS),),
+            11,
+            "blue polka dots",
+            "AND unit: blue present nearby AND polka dots at the same place",
+            "and",
+            ("blue", "polka dots"),
+            ((BLUE, DOTS),),
         ),
         PlantedUnit(
-            12, "red or vertical stripes",
+            12,
+            "red or vertical stripes",
             "OR unit (polysemantic): max of the red and the vertical-stripes maps",
-            "or", ("red", "vertical stripes"), ((RED,), (VERTICAL, STRIPES)),
+            "or",
+            ("red", "vertical stripes"),
+            ((RED,), (VERTICAL, STRIPES)),
         ),
         PlantedUnit(
-            13, "green or checkerboard",
+            13,
+            "green or checkerboard",
             "OR unit (polysemantic): max of the green and the checkerboard maps",
-            "or", ("green", "checkerboard"), ((GREEN,), (CHECKERBOARD,)),
+            "or",
+            ("green", "checkerboard"),
+            ((GREEN,), (CHECKERBOARD,)),
         ),
     )
 

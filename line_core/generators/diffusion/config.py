@@ -33,8 +33,10 @@ class DiffusionConfig:
     The prompt is ``prompt_template`` plus, when ``vary_prompt``, a framing and a lighting
     chosen from the image's seed. ``variant`` names reduced-precision weight files
     (``"fp16"``) to load when the model has them. ``cache_dir`` is the Hugging Face cache
-    to read and fill (``None``: the default, ``HF_HUB_CACHE``). ``label``, ``download`` (a
-    shell command) and ``download_size`` only word the messages a user sees.
+    to read and fill (``None``: the default, ``HF_HUB_CACHE``). ``pipeline_options`` are
+    extra ``(name, value)`` arguments for the pipeline call, passed only if it takes them.
+    ``label``, ``download`` (a shell command) and ``download_size`` only word the messages a
+    user sees.
     """
 
     model: str
@@ -51,6 +53,7 @@ class DiffusionConfig:
     vary_prompt: bool = True
     negative_prompt: str | None = None
     variant: str | None = None
+    pipeline_options: tuple[tuple[str, Any], ...] = ()
     cache_dir: str | None = None
     gpu_dtype: str = "auto"
     label: str = ""
@@ -75,6 +78,11 @@ class DiffusionConfig:
                 problems.append(f"{field} must be one of {choices}, not '{value}'")
         if "{concept}" not in self.prompt_template:
             problems.append("prompt_template must contain '{concept}'")
+        else:
+            try:
+                self.prompt_template.format(concept="x")
+            except (KeyError, IndexError, ValueError):
+                problems.append("prompt_template may hold no other '{...}' field than {concept}")
         if problems:
             raise ConfigError(f"diffusion config for '{self.model}': " + "; ".join(problems))
 

@@ -144,6 +144,7 @@ class DiffusionGenerator:
             options["height"] = options["width"] = config.size
         if config.negative_prompt:
             options["negative_prompt"] = [config.negative_prompt] * len(prompts)
+        options.update(config.pipeline_options)
         try:
             output = pipeline(**_accepted_options(pipeline, options))
         except torch.cuda.OutOfMemoryError as exc:

@@ -36,7 +36,7 @@ def hub_reachable(timeout: float = 3.0) -> bool:
 
     try:
         httpx.head(constants.ENDPOINT, timeout=timeout)
-    except (httpx.HTTPError, OSError):
+    except Exception:  # any failure to get an answer means: work offline
         return False
     return True
 
@@ -75,13 +75,24 @@ def read_model_index(config: DiffusionConfig) -> dict[str, Any] | None:
         index = folder / "model_index.json"
         if not index.is_file():
             raise ConfigError(f"'{config.model}' has no model_index.json: not a diffusers pipeline")
-        return json.loads(index.read_text())
+        return _read_json(index, config)
     from huggingface_hub import try_to_load_from_cache
 
     cached = try_to_load_from_cache(config.model, "model_index.json", cache_dir=config.cache_dir)
     if isinstance(cached, str):
-        return json.loads(Path(cached).read_text())
+        return _read_json(Path(cached), config)
     return None
+
+
+def _read_json(path: Path, config: DiffusionConfig) -> dict[str, Any]:
+    """A JSON object from a file; ConfigError when it is not one."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"'{config.model}': cannot read {path.name} ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"'{config.model}': {path.name} is not a JSON object")
+    return data
 
 
 def check_available(config: DiffusionConfig) -> None:
@@ -160,6 +171,7 @@ def _from_pretrained(config: DiffusionConfig, dtype: torch.dtype, local_files_on
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FutureWarning)
+                warnings.filterwarnings("ignore", message=".*local_dir_use_symlinks")
                 try:
                     return AutoPipelineForText2Image.from_pretrained(
                         source, variant=variant, **kwargs
@@ -192,11 +204,24 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
+#: Exception class names (anywhere in the MRO) that mean "the network failed": builtins,
+#: requests, httpx and httpx2 (which huggingface_hub uses, depending on its version).
+_NETWORK_ERRORS = {
+    "ConnectionError",
+    "TimeoutError",
+    "Timeout",
+    "TimeoutException",
+    "TransportError",
+    "NetworkError",
+    "ConnectError",
+}
+
+
 def _is_connection_error(exc: BaseException) -> bool:
     """True when the failure was the network, not the model."""
-    import httpx
-
-    return any(isinstance(e, (httpx.TransportError, ConnectionError)) for e in _chain(exc))
+    return any(
+        cls.__name__ in _NETWORK_ERRORS for error in _chain(exc) for cls in type(error).__mro__
+    )
 
 
 def translate_error(exc: BaseException, config: DiffusionConfig) -> LineError:

@@ -53,6 +53,7 @@ PRESETS: dict[str, DiffusionConfig] = {
         guidance=0.0,
         size=1024,
         gpu_dtype="bfloat16",
+        pipeline_options=(("max_sequence_length", 256),),
         label="FLUX.1-schnell",
         download=(
             'hf download black-forest-labs/FLUX.1-schnell --exclude "flux1-schnell.safetensors"'
@@ -72,7 +73,8 @@ _DESCRIPTIONS = {
 def apply_options(config: DiffusionConfig, options: dict[str, Any]) -> DiffusionConfig:
     """The config with known options applied; ``None`` values and unknown names are ignored.
 
-    ``config=`` replaces the whole config; ``framings``/``lightings`` may be lists.
+    ``config=`` replaces the whole config; ``framings``/``lightings`` may be lists and
+    ``pipeline_options`` a dict.
     """
     base = options.get("config")
     if base is not None:
@@ -84,6 +86,8 @@ def apply_options(config: DiffusionConfig, options: dict[str, Any]) -> Diffusion
     for key in ("framings", "lightings"):
         if key in changes:
             changes[key] = tuple(changes[key])
+    if isinstance(changes.get("pipeline_options"), dict):
+        changes["pipeline_options"] = tuple(changes["pipeline_options"].items())
     return config.replace(**changes) if changes else config
 
 

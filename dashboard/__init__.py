@@ -1,0 +1,1 @@
+"""LINE's Streamlit dashboard: a router (``app.py``) plus one file per view in ``views/``."""

@@ -1,0 +1,61 @@
+"""LINE dashboard: the router. Run with ``make demo`` (127.0.0.1:8501, headless).
+
+Each view is one file in ``dashboard/views``; this script sets the page up and hands over to
+``st.navigation``. Views read the run store and call ``line_core``; runs execute in worker
+processes, so no click on any page can interrupt one.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_ROOT = Path(__file__).resolve().parent.parent
+if str(_ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dashboard/ on the path
+    sys.path.insert(0, str(_ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import state  # noqa: E402
+
+
+def main() -> None:
+    """Configure the page, draw the sidebar and run the selected view."""
+    st.set_page_config(
+        page_title="LINE · neuron explanations",
+        page_icon=":material/neurology:",
+        layout="wide",
+        initial_sidebar_state="expanded",
+    )
+    pages = {
+        "Explain": [
+            st.Page("views/explore.py", title="Explore", icon=":material/play_circle:",
+                    url_path="explore", default=True),
+        ],
+        "Browse": [
+            st.Page("views/runs.py", title="Runs", icon=":material/grid_view:", url_path="runs"),
+            st.Page("views/neuron.py", title="Neuron", icon=":material/neurology:",
+                    url_path="neuron"),
+            st.Page("views/compare.py", title="Compare", icon=":material/compare_arrows:",
+                    url_path="compare"),
+            st.Page("views/layers.py", title="Layer overview", icon=":material/table_rows:",
+                    url_path="layers"),
+        ],
+        "Analyse": [
+            st.Page("views/polysemanticity.py", title="Polysemanticity", icon=":material/hub:",
+                    url_path="polysemanticity"),
+            st.Page("views/export.py", title="Export", icon=":material/download:",
+                    url_path="export"),
+        ],
+    }
+    page = st.navigation(pages)
+    with st.sidebar:
+        st.caption(f"Runs folder: `{state.runs_dir()}`")
+        st.caption(
+            "LINE: a language model proposes a concept, a generator renders it, the unit's "
+            "activations are scored against a control set, and the loop repeats."
+        )
+    page.run()
+
+
+main()

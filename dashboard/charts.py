@@ -1,0 +1,199 @@
+"""Interactive plotly charts of the dashboard (paper figures live in ``line_core.figures``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from dashboard.scores import Baseline
+from dashboard.theme import (
+    BASELINE_COLOUR,
+    BEST_COLOUR,
+    CONTROL_COLOUR,
+    SCORE_SCALE,
+    chart_layout,
+    source_colour,
+    source_label,
+)
+from line_core.history import ScoredRecord
+
+
+def _short(text: str, width: int = 28) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def activation_chart(records: Sequence[ScoredRecord], control: Sequence[float]) -> go.Figure:
+    """The pool's concepts: mean ± SD of the unit's activation on their images, beside control.
+
+    Dots show every image; the grey band is the control mean ± SD.
+    """
+    rows = sorted(records, key=lambda r: float(np.mean(r.activations or [0.0])))
+    control_values = np.asarray(control, dtype=float)
+    fig = go.Figure()
+    names = ["control"] + [_short(r.concept) for r in rows]
+    if control_values.size:
+        c_mean, c_sd = float(control_values.mean()), float(control_values.std(ddof=0))
+        fig.add_vrect(
+            x0=c_mean - c_sd, x1=c_mean + c_sd, fillcolor=CONTROL_COLOUR, opacity=0.15,
+            line_width=0, layer="below",
+        )
+        fig.add_trace(
+            go.Bar(
+                y=["control"], x=[c_mean], orientation="h", marker_color=CONTROL_COLOUR,
+                error_x={"type": "data", "array": [c_sd], "color": "#555"},
+                name=f"control ({control_values.size} images)",
+                hovertemplate="control: mean %{x:.3f}<extra></extra>",
+            )
+        )
+    seen: set[str] = set()
+    for record in rows:
+        acts = np.asarray(record.activations or [0.0], dtype=float)
+        label = source_label(record.source)
+        fig.add_trace(
+            go.Bar(
+                y=[_short(record.concept)], x=[float(acts.mean())], orientation="h",
+                marker_color=source_colour(record.source), opacity=0.85,
+                error_x={"type": "data", "array": [float(acts.std(ddof=0))], "color": "#333"},
+                name=label, legendgroup=label, showlegend=label not in seen,
+                customdata=[[record.concept, record.auc, len(acts)]],
+                hovertemplate="%{customdata[0]}<br>mean activation %{x:.3f}"
+                "<br>AUC %{customdata[1]:.3f} · %{customdata[2]} images<extra></extra>",
+            )
+        )
+        seen.add(label)
+        fig.add_trace(
+            go.Scatter(
+                y=[_short(record.concept)] * len(acts), x=acts, mode="markers",
+                marker={"size": 5, "color": "#222", "opacity": 0.55}, showlegend=False,
+                hovertemplate="image activation %{x:.3f}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        **chart_layout(height=max(220, 70 + 26 * len(names)), barmode="overlay"),
+        title={"text": "Activation on the pool's images vs control", "font": {"size": 14}},
+        xaxis_title="activation (mean ± SD; dots: images)",
+        yaxis={"categoryorder": "array", "categoryarray": names, "automargin": True},
+    )
+    return fig
+
+
+def score_curve(
+    records: Sequence[ScoredRecord],
+    best_so_far: Sequence[tuple[int, float]],
+    baseline: Baseline | None = None,
+) -> go.Figure:
+    """Each concept's AUC (with its bootstrap interval) per iteration, plus best-so-far."""
+    fig = go.Figure()
+    if baseline is not None:
+        fig.add_hrect(
+            y0=baseline.low, y1=baseline.high, fillcolor=BASELINE_COLOUR, opacity=0.12,
+            line_width=0, layer="below",
+        )
+        fig.add_hline(
+            y=baseline.mean, line_dash="dash", line_color=BASELINE_COLOUR,
+            annotation_text=f"random-concept baseline {baseline.mean:.2f}",
+            annotation_position="bottom right", annotation_font_size=11,
+        )
+    by_source: dict[str, list[ScoredRecord]] = {}
+    for record in records:
+        by_source.setdefault(source_label(record.source), []).append(record)
+    rng = np.random.default_rng(0)
+    for label, group in by_source.items():
+        xs = [
+            r.iteration + (float(rng.uniform(-0.25, 0.25)) if r.iteration == 0 else 0.0)
+            for r in group
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=xs, y=[r.auc for r in group], mode="markers", name=label,
+                marker={"size": 8, "color": source_colour(group[0].source), "opacity": 0.85,
+                        "line": {"width": 0.5, "color": "#fff"}},
+                error_y={
+                    "type": "data", "symmetric": False, "thickness": 1, "width": 0,
+                    "array": [max(r.auc_high - r.auc, 0) for r in group],
+                    "arrayminus": [max(r.auc - r.auc_low, 0) for r in group],
+                },
+                customdata=[[r.concept, r.auc_low, r.auc_high, r.mad] for r in group],
+                hovertemplate="%{customdata[0]}<br>AUC %{y:.3f} "
+                "[%{customdata[1]:.2f}, %{customdata[2]:.2f}]<br>MAD %{customdata[3]:.2f}"
+                "<extra></extra>",
+            )
+        )
+    if best_so_far:
+        its, best = zip(*best_so_far, strict=True)
+        fig.add_trace(
+            go.Scatter(
+                x=list(its), y=list(best), mode="lines+markers", name="best so far",
+                line={"color": BEST_COLOUR, "width": 2.5, "shape": "hv"},
+                marker={"size": 6, "color": BEST_COLOUR},
+                hovertemplate="iteration %{x}: best %{y:.3f}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        **chart_layout(height=360),
+        title={"text": "Score per iteration", "font": {"size": 14}},
+        xaxis={"title": "iteration", "dtick": 1, "rangemode": "tozero"},
+        yaxis={"title": "AUC vs control (90% bootstrap CI)", "range": [0, 1.04]},
+    )
+    return fig
+
+
+def compare_curves(
+    curves: Sequence[Sequence[tuple[int, float]]], names: Sequence[str]
+) -> go.Figure:
+    """Best-so-far AUC of several runs on one axis."""
+    fig = go.Figure()
+    colours = ["#0072B2", "#E69F00", "#009E73", "#CC79A7"]
+    for index, (curve, name) in enumerate(zip(curves, names, strict=True)):
+        if not curve:
+            continue
+        its, best = zip(*curve, strict=True)
+        fig.add_trace(
+            go.Scatter(
+                x=list(its), y=list(best), mode="lines+markers", name=name,
+                line={"color": colours[index % len(colours)], "width": 2.5, "shape": "hv"},
+            )
+        )
+    fig.update_layout(
+        **chart_layout(height=320),
+        title={"text": "Best AUC so far", "font": {"size": 14}},
+        xaxis={"title": "iteration", "dtick": 1},
+        yaxis={"title": "AUC", "range": [0, 1.04]},
+    )
+    return fig
+
+
+def concept_map(points: Sequence[object], threshold: float) -> go.Figure:
+    """Every tried concept on a 2-D semantic map, coloured by AUC; groups as symbols."""
+    fig = go.Figure()
+    xs = [p.x for p in points]
+    ys = [p.y for p in points]
+    aucs = [p.auc for p in points]
+    symbols = ["circle" if p.group is not None else "circle-open" for p in points]
+    texts = [p.concept if p.auc >= threshold else "" for p in points]
+    groups = [f"group {p.group}" if p.group is not None else "below threshold" for p in points]
+    fig.add_trace(
+        go.Scatter(
+            x=xs, y=ys, mode="markers+text", text=texts, textposition="top center",
+            textfont={"size": 11},
+            marker={
+                "size": [13 if p.group is not None else 8 for p in points],
+                "color": aucs, "colorscale": SCORE_SCALE, "cmin": 0.0, "cmax": 1.0,
+                "symbol": symbols, "line": {"width": 1, "color": "#333"},
+                "colorbar": {"title": {"text": "AUC"}, "thickness": 12},
+            },
+            customdata=[[p.concept, p.source, g] for p, g in zip(points, groups, strict=True)],
+            hovertemplate="%{customdata[0]}<br>AUC %{marker.color:.3f}<br>%{customdata[1]} · "
+            "%{customdata[2]}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    fig.update_layout(
+        **chart_layout(height=460),
+        title={"text": "Tried concepts (PCA of MiniLM text embeddings)", "font": {"size": 14}},
+        xaxis={"title": "PC 1", "zeroline": False, "showticklabels": False},
+        yaxis={"title": "PC 2", "zeroline": False, "showticklabels": False},
+    )
+    return fig

@@ -1,0 +1,193 @@
+"""The live view of one run: status line, scores, charts, pool and the iteration feed.
+
+While the run's worker is alive the body is a fragment that polls the store every
+``POLL_SECONDS`` (only the body reruns, so widgets elsewhere keep their state and nothing
+flickers). When the run's coarse state changes (it finishes, stops, or waits for a review) the
+fragment asks for one full rerun so the buttons around it match.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import charts, state
+from dashboard.scores import Baseline, random_baseline, score_line
+from dashboard.theme import PLOTLY_CONFIG
+from dashboard.widgets import record_card, record_images, records_table
+from line_core.history import RunHistory
+
+POLL_SECONDS = 1.0
+FEED_IMAGES_ITERATIONS = 12
+STAGE_TEXT = {
+    "propose": "proposing the next concept",
+    "generate": "rendering images",
+    "forward": "running the model on the images",
+    "score": "scoring against the control set",
+    "review": "waiting for your review",
+}
+
+
+def signature(run_state: state.RunState) -> tuple[object, ...]:
+    """The part of a run's state that changes the page around the live body."""
+    return (run_state.status, run_state.review_concept)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f} s" if value < 90 else f"{value / 60:.1f} min"
+
+
+def status_text(hist: RunHistory, run_state: state.RunState, total: int) -> str:
+    """One line: what runs now, how far it is, how long the last iteration took."""
+    done = hist.last_completed_iteration + 1
+    parts: list[str] = []
+    if run_state.status in ("running", "review") and hist.stage is not None:
+        stage = hist.stage
+        what = STAGE_TEXT.get(stage.stage, stage.stage)
+        if stage.stage == "generate" and stage.detail:
+            what += f" for '{stage.detail[:60]}'"
+        if stage.stage == "review" and stage.detail:
+            what += f" of '{stage.detail}'"
+        name = "initial pool" if stage.iteration == 0 else f"iteration {stage.iteration}"
+        parts.append(f"**{name}** of {total - 1}: {what}")
+    elif run_state.status == "starting":
+        parts.append("**starting**: loading models and the control set")
+    elif run_state.status == "finished" and hist.finished is not None:
+        parts.append(
+            f"**finished** in {_seconds(hist.finished.seconds)}: label "
+            f"**{hist.finished.label}** (AUC {hist.finished.auc:.3f})"
+        )
+    else:
+        parts.append(f"**{run_state.status}** after {done} of {total} iterations")
+        if run_state.message:
+            parts.append(run_state.message)
+    if hist.completed:
+        last = max(hist.completed, key=lambda d: d.iteration)
+        stages = ", ".join(
+            f"{k} {v:.1f}" for k, v in sorted(last.stage_seconds.items(), key=lambda kv: -kv[1])
+            if v >= 0.05
+        )
+        parts.append(
+            f"last iteration {_seconds(last.seconds)}" + (f" ({stages} s)" if stages else "")
+        )
+    return " · ".join(parts)
+
+
+def metrics_row(hist: RunHistory, baseline: Baseline | None, total: int) -> None:
+    """Label, score with interval, baseline, progress, elapsed time."""
+    best = state.best_record(hist)
+    cols = st.columns([3, 2, 2, 1.4, 1.4])
+    cols[0].metric("Best label so far", best.concept if best else "—")
+    cols[1].metric(
+        "AUC [90% CI]", f"{best.auc:.3f}" if best else "—",
+        delta=f"[{best.auc_low:.2f}, {best.auc_high:.2f}]" if best else None, delta_color="off",
+        delta_arrow="off", help="AUC of the best concept; bracket: bootstrap interval over its images",
+    )
+    cols[2].metric(
+        "Random-concept baseline", f"{baseline.mean:.3f}" if baseline else "—",
+        delta=f"[{baseline.low:.2f}, {baseline.high:.2f}] · {baseline.n} concepts"
+        if baseline else None, delta_color="off", delta_arrow="off",
+        help="AUCs of the seed vocabulary (concepts not chosen for this unit): mean and 5–95%",
+    )
+    cols[3].metric("Iterations", f"{hist.last_completed_iteration + 1} / {total}")
+    elapsed = 0.0
+    if hist.started is not None:
+        end = hist.finished.t if hist.finished is not None else time.time()
+        elapsed = max(0.0, end - hist.started.t)
+    cols[4].metric("Elapsed", _seconds(elapsed) if hist.started else "—")
+
+
+def latest_iteration(run_dir: Path, hist: RunHistory, baseline: Baseline | None) -> None:
+    """The most recent proposal with its reasoning, images and scores."""
+    proposed = [r for r in hist.records if r.iteration > 0]
+    if not proposed:
+        pool = hist.current_pool()
+        if pool:
+            st.markdown(f"**Initial pool** · {len(pool)} concepts kept of "
+                        f"{sum(1 for r in hist.records if r.iteration == 0)} scored")
+            st.caption(score_line(pool[0], baseline) + f" · best: `{pool[0].concept}`")
+            record_images(run_dir, pool[0])
+        else:
+            st.caption("Scoring the initial pool…")
+        return
+    record = proposed[-1]
+    record_card(run_dir, record, baseline, f"Iteration {record.iteration}")
+
+
+def feed(run_dir: Path, hist: RunHistory, baseline: Baseline | None, key: str) -> None:
+    """Every iteration, newest first (images for the most recent ones)."""
+    iterations = sorted({r.iteration for r in hist.records if r.iteration > 0}, reverse=True)
+    for position, iteration in enumerate(iterations):
+        records = [r for r in hist.records if r.iteration == iteration]
+        head = records[-1]
+        title = f"Iteration {iteration}: {head.concept} · AUC {head.auc:.3f}"
+        if len(records) > 1:
+            title += f" (+{len(records) - 1} more)"
+        with st.expander(title, expanded=position == 0, key=f"{key}_it{iteration}"):
+            for record in records:
+                if position < FEED_IMAGES_ITERATIONS:
+                    record_card(run_dir, record, baseline, record.concept)
+                else:
+                    st.caption(f"`{record.concept}` · {score_line(record, baseline)}")
+    initial = [r for r in hist.records if r.iteration == 0]
+    if initial:
+        with st.expander(f"Initial pool: {len(initial)} concepts scored", key=f"{key}_it0"):
+            records_table(initial, key=f"{key}_initial", pool=hist.pools.get(0, []))
+
+
+def body(run_dir: Path, key: str) -> None:
+    """The live body: status, metrics, charts, pool, latest iteration and feed."""
+    hist = state.history(run_dir)
+    run_state = state.run_state(run_dir, hist)
+    sig_key = f"_live_sig_{key}"
+    if st.session_state.get(sig_key) not in (None, signature(run_state)):
+        st.session_state[sig_key] = signature(run_state)
+        st.rerun()
+    st.session_state[sig_key] = signature(run_state)
+    config = state.manifest(run_dir).get("config", {})
+    total = int(config.get("iterations", 0)) + (1 if config.get("summary", True) else 0) + 1
+    baseline = random_baseline(hist)
+    st.markdown(status_text(hist, run_state, total))
+    st.progress(min(1.0, (hist.last_completed_iteration + 1) / max(total, 1)))
+    if run_state.pending:
+        queued = ", ".join(
+            f"{c.get('action')} {c.get('concept') or '; '.join(c.get('concepts', []))}".strip()
+            for c in run_state.pending
+        )
+        st.caption(f"Queued for the loop (applied between stages): {queued}")
+    metrics_row(hist, baseline, total)
+    if not hist.records:
+        return
+    left, right = st.columns([1, 1], gap="medium")
+    with left:
+        st.plotly_chart(
+            charts.score_curve(hist.records, hist.best_so_far(), baseline),
+            key=f"{key}_curve", config=PLOTLY_CONFIG,
+        )
+    with right:
+        control = state.manifest(run_dir).get("control", {}).get("activations", [])
+        st.plotly_chart(
+            charts.activation_chart(hist.current_pool(), control),
+            key=f"{key}_acts", config=PLOTLY_CONFIG,
+        )
+    left, right = st.columns([1, 1], gap="medium")
+    with left, st.container(border=True):
+        latest_iteration(run_dir, hist, baseline)
+    with right:
+        st.markdown("**Pool** (best first)")
+        records_table(hist.current_pool(), key=f"{key}_pool")
+    st.markdown("#### Iterations")
+    feed(run_dir, hist, baseline, key)
+
+
+_polling_body = st.fragment(run_every=POLL_SECONDS)(body)
+
+
+def live_body(run_dir: Path, live: bool, key: str = "live") -> None:
+    """Draw the body once, polling the store while the run's worker is alive."""
+    if live:
+        _polling_body(run_dir, key)
+    else:
+        body(run_dir, key)

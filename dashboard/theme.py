@@ -1,0 +1,76 @@
+"""Colours and chart styling shared by every view (Okabe-Ito, colour-blind safe)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from line_core.figures.style import OKABE_ITO as PAPER_PALETTE
+from line_core.figures.style import SOURCE_COLOURS
+
+#: The Okabe-Ito palette (short names) and the source colours of the paper figures, so a
+#: concept has the same colour on screen and in print.
+OKABE_ITO = {
+    "black": PAPER_PALETTE["black"],
+    "orange": PAPER_PALETTE["orange"],
+    "sky": PAPER_PALETTE["sky_blue"],
+    "green": PAPER_PALETTE["bluish_green"],
+    "yellow": PAPER_PALETTE["yellow"],
+    "blue": PAPER_PALETTE["blue"],
+    "vermillion": PAPER_PALETTE["vermillion"],
+    "purple": PAPER_PALETTE["reddish_purple"],
+    "grey": "#8C8C8C",
+}
+CONTROL_COLOUR = OKABE_ITO["grey"]
+BEST_COLOUR = OKABE_ITO["black"]
+BASELINE_COLOUR = OKABE_ITO["grey"]
+#: A sequential colour scale that stays readable for colour-blind readers.
+SCORE_SCALE = "Cividis"
+
+STATUS_BADGES = {
+    "running": ("Running", "blue"),
+    "review": ("Waiting for review", "orange"),
+    "starting": ("Starting", "blue"),
+    "finished": ("Finished", "green"),
+    "stopped": ("Stopped", "gray"),
+    "interrupted": ("Interrupted", "orange"),
+    "failed": ("Failed", "red"),
+    "empty": ("Not started", "gray"),
+}
+
+
+def source_colour(source: str) -> str:
+    """The colour of a proposal source (summary-* sources share the summary colour)."""
+    if source.startswith("summary"):
+        return SOURCE_COLOURS["summary"]
+    return SOURCE_COLOURS.get(source, OKABE_ITO["black"])
+
+
+def source_label(source: str) -> str:
+    """A reader-facing name for a proposal source."""
+    names = {
+        "seed": "seed vocabulary",
+        "control-class": "control class",
+        "lexicon": "lexicon",
+        "llm": "LLM",
+        "user": "you",
+    }
+    if source.startswith("summary"):
+        return "summary"
+    return names.get(source, source)
+
+
+def chart_layout(height: int = 320, **extra: Any) -> dict[str, Any]:
+    """Common plotly layout: tight margins, readable fonts, no chart junk."""
+    layout: dict[str, Any] = {
+        "height": height,
+        "margin": {"l": 10, "r": 10, "t": 36, "b": 10},
+        "font": {"size": 13},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "title": None},
+        "hoverlabel": {"font_size": 12},
+        "colorway": [OKABE_ITO[k] for k in ("blue", "orange", "green", "vermillion", "purple")],
+    }
+    layout.update(extra)
+    return layout
+
+
+PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}

@@ -1,0 +1,168 @@
+"""Explore (live): set a unit up, check it, start a run and watch every iteration arrive."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import backends, live, state
+from dashboard.errors import guard
+from dashboard.setup_form import find_neurons_panel, setup_form
+from dashboard.steer import review_box, run_controls, steer_panel
+from dashboard.widgets import page_link, status_badge
+from line_core.config import ExplainConfig
+from line_core.errors import RunStoreError
+
+RUN_KEY = "ex_run"
+CHECK_KEY = "ex_check"
+
+
+def attached_run() -> Path | None:
+    """The run this page follows: ?run= in the URL (survives reloads), else this session's."""
+    key = st.query_params.get("run") or st.session_state.get(RUN_KEY)
+    if not key:
+        return None
+    try:
+        path = state.resolve_run(key)
+    except RunStoreError as exc:
+        st.error(f"{exc}", icon=":material/error:")
+        st.query_params.pop("run", None)
+        st.session_state.pop(RUN_KEY, None)
+        return None
+    st.session_state[RUN_KEY] = key
+    st.query_params["run"] = key
+    return path
+
+
+def attach(run_dir: Path) -> None:
+    """Follow a run (and put it in the URL)."""
+    key = state.run_key(run_dir)
+    st.session_state[RUN_KEY] = key
+    st.query_params["run"] = key
+
+
+def detach() -> None:
+    """Stop following the run (it keeps running in its worker)."""
+    st.session_state.pop(RUN_KEY, None)
+    st.query_params.pop("run", None)
+
+
+def show_checks(config: ExplainConfig, warnings: list[str]) -> None:
+    """The pre-flight result for the current setup."""
+    if warnings:
+        for warning in warnings:
+            st.warning(warning, icon=":material/warning:")
+    else:
+        st.success(
+            f"Pre-flight passed: unit {config.neuron} of `{config.layer}` varies on the control "
+            "set, no other layer gives identical activations, and the control set is large "
+            "enough.", icon=":material/task_alt:",
+        )
+
+
+def _start(config: ExplainConfig) -> None:
+    with st.spinner("Creating the run and starting its worker…"):
+        run_dir = backends.start_run(config)
+    st.session_state.pop(CHECK_KEY, None)
+    attach(run_dir)
+    st.rerun()
+
+
+def setup_panel(expanded: bool) -> None:
+    """The setup form, the pre-flight check and the start button."""
+    with st.expander("New run", expanded=expanded, icon=":material/add_circle:"):
+        config = setup_form()
+        if config is None:
+            return
+        find_neurons_panel(config)
+        checked = st.session_state.get(CHECK_KEY)
+        fresh = checked is not None and checked[0] == config.to_dict()
+        cols = st.columns([1, 1, 4], vertical_alignment="center")
+        check = cols[0].button("Check setup", key="ex_check_btn", icon=":material/fact_check:")
+        start = cols[1].button("Start run", key="ex_start", type="primary",
+                               icon=":material/play_arrow:")
+        cols[2].caption(
+            f"{config.iterations} iterations × {config.images_per_concept} images · "
+            f"generator `{config.generator}` · proposer `{config.proposer}` · "
+            f"control `{config.control}`"
+        )
+        if check or (start and not fresh):
+            with guard("check the setup"), st.spinner("Pre-flight: control set and layer checks…"):
+                st.session_state[CHECK_KEY] = (config.to_dict(), backends.preflight(config))
+                fresh = True
+            if not fresh:
+                return
+        if fresh:
+            warnings = st.session_state[CHECK_KEY][1]
+            show_checks(config, warnings)
+            if start and not warnings:
+                with guard("start the run"):
+                    _start(config)
+            elif warnings and st.button("Start anyway", key="ex_start_anyway",
+                                        icon=":material/play_arrow:"):
+                with guard("start the run"):
+                    _start(config)
+
+
+def run_header(run_dir: Path, run_state: state.RunState) -> None:
+    """Title, status badge and the run's buttons."""
+    config = state.manifest(run_dir).get("config", {})
+    layer, unit = config.get("layer"), config.get("neuron")
+    cols = st.columns([5, 1.1, 1.1, 1.3, 1.4], vertical_alignment="center")
+    with cols[0]:
+        st.markdown(
+            f"### {config.get('model')} · `{layer}` · unit {unit}",
+        )
+        status_badge(run_state.status)
+        st.caption(
+            f"generator `{config.get('generator')}` · proposer `{config.get('proposer')}` · "
+            f"control `{config.get('control')}` ({config.get('control_size')} images) · "
+            f"run `{state.run_key(run_dir)}`"
+        )
+    with cols[1]:
+        run_controls(run_dir, run_state, "ex")
+    with cols[2]:
+        if st.button("New run", key="ex_detach", icon=":material/add:",
+                     help="leave this run (it keeps running) and set up another"):
+            detach()
+            st.rerun()
+    key = state.run_key(run_dir)
+    with cols[3]:
+        page_link("neuron", "Neuron page", ":material/neurology:", run=key, layer=layer, unit=unit)
+    with cols[4]:
+        page_link("poly", "Polysemanticity", ":material/hub:", run=key)
+
+
+def render() -> None:
+    """The Explore page."""
+    st.title("Explore", anchor=False)
+    run_dir = attached_run()
+    if run_dir is None:
+        if not state.summaries():
+            st.info(
+                "New here? The setup below is the embedded offline default: EfficientNet-Lite0, "
+                "procedural renderer, lexicon proposer, a unit known to respond to simple "
+                "patterns. Press **Start run** and watch the first iterations arrive in under a "
+                "minute.", icon=":material/waving_hand:",
+            )
+        setup_panel(expanded=True)
+        return
+    try:
+        hist = state.history(run_dir)
+    except RunStoreError as exc:
+        st.error(f"{exc}", icon=":material/error:")
+        detach()
+        return
+    run_state = state.run_state(run_dir, hist)
+    run_header(run_dir, run_state)
+    if run_state.status == "review" and run_state.review_concept is not None:
+        review_box(run_dir, run_state.review_concept, hist.stage.iteration if hist.stage else 0)
+    live.live_body(run_dir, run_state.live, key="ex_live")
+    config = state.manifest(run_dir).get("config", {})
+    with st.container(border=True):
+        steer_panel(run_dir, hist, int(config.get("images_per_concept", 5)), key="ex_steer")
+
+
+with guard("show the Explore page"):
+    render()

@@ -1,0 +1,159 @@
+"""Neuron page: one run's full history, its images, interventions and real exemplars.
+
+The URL carries ``run``, ``layer`` and ``unit``; a link with only ``layer`` and ``unit`` (and
+optionally ``model``) opens the newest run of that unit.
+"""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from dashboard import backends, state
+from dashboard.errors import guard
+from dashboard.exemplars import top_exemplars
+from dashboard.scores import random_baseline, score_line
+from dashboard.steer import steer_panel
+from dashboard.widgets import (
+    PAGE_FILES,
+    actions_frame,
+    page_link,
+    record_card,
+    records_table,
+    run_picker,
+    status_badge,
+)
+from dashboard.export_panel import export_buttons
+
+
+def unit_default(summaries: list[state.RunSummary]) -> str | None:
+    """The newest run matching ?layer=&unit=(&model=) when the URL names no run."""
+    params = st.query_params
+    if params.get("run") or params.get("unit") is None:
+        return None
+    for summary in summaries:  # newest first
+        if (
+            str(summary.neuron) == params.get("unit")
+            and params.get("layer") in (None, summary.layer)
+            and params.get("model") in (None, summary.model)
+        ):
+            return summary.key
+    st.error(
+        f"No run of unit {params.get('unit')} in layer {params.get('layer') or '(any)'}: "
+        "start one on the Explore page.", icon=":material/error:",
+    )
+    return None
+
+
+def header(summary: state.RunSummary, baseline_text: str) -> None:
+    """The unit, its label and score, and the page's actions."""
+    st.markdown(f"### {summary.model} · `{summary.layer}` · unit {summary.neuron}")
+    status_badge(summary.status)
+    cols = st.columns([3, 2, 2, 1.2, 1.2])
+    cols[0].metric("Label", summary.label or "—")
+    cols[1].metric(
+        "AUC [90% CI]", f"{summary.auc:.3f}" if summary.auc is not None else "—",
+        delta=f"[{summary.auc_low:.2f}, {summary.auc_high:.2f}]" if summary.auc is not None
+        else None, delta_color="off", delta_arrow="off",
+    )
+    cols[2].metric("Random-concept baseline", baseline_text)
+    cols[3].metric("MAD", f"{summary.mad:.2f}" if summary.mad is not None else "—")
+    cols[4].metric("Concepts tried", summary.n_concepts)
+
+
+def actions_row(summary: state.RunSummary) -> None:
+    """Links to the other views of this run, re-run and export."""
+    cols = st.columns(6, vertical_alignment="center")
+    with cols[0]:
+        page_link("explore", "Watch / steer live", ":material/play_circle:", run=summary.key)
+    with cols[1]:
+        page_link("poly", "Polysemanticity", ":material/hub:", run=summary.key)
+    with cols[2]:
+        page_link("compare", "Compare…", ":material/compare_arrows:", a=summary.key)
+    with cols[3]:
+        if st.button("Re-run from manifest", key="nr_rerun", icon=":material/replay:",
+                     help="same models, seeds and prompts: a reproducibility check"):
+            with guard("re-run from the manifest"), st.spinner("Starting the re-run…"):
+                new_dir = backends.rerun_from_manifest(summary.run_dir, state.runs_dir())
+                st.switch_page(
+                    PAGE_FILES["compare"],
+                    query_params={"a": summary.key, "b": state.run_key(new_dir)},
+                )
+    with cols[4], st.popover("Export", icon=":material/download:"):
+        export_buttons(summary.run_dir, key="nr_export")
+    with cols[5]:
+        st.caption(
+            f"Link: `?run={summary.key}&layer={summary.layer}&unit={summary.neuron}`"
+        )
+
+
+def history_tab(summary: state.RunSummary) -> None:
+    """Every concept (table), then every iteration with reasoning and images."""
+    hist = state.history(summary.run_dir)
+    baseline = random_baseline(hist)
+    records_table(hist.records, key="nr_all", pool=[r.concept for r in hist.current_pool()])
+    for iteration in sorted({r.iteration for r in hist.records if r.iteration > 0}):
+        for record in [r for r in hist.records if r.iteration == iteration]:
+            with st.container(border=True):
+                record_card(summary.run_dir, record, baseline, f"Iteration {iteration}")
+
+
+def render() -> None:
+    """The neuron page."""
+    st.title("Neuron", anchor=False)
+    summaries = state.summaries()
+    summary = run_picker(summaries, key="nr_run", default=unit_default(summaries))
+    if summary is None:
+        return
+    st.query_params["layer"] = summary.layer
+    st.query_params["unit"] = str(summary.neuron)
+    hist = state.history(summary.run_dir)
+    baseline = random_baseline(hist)
+    header(summary, f"{baseline.mean:.3f}" if baseline else "—")
+    actions_row(summary)
+    tabs = st.tabs(["Best concepts", "History", "Interventions", "Real exemplars", "Steer",
+                    "Manifest"])
+    with tabs[0]:
+        best = sorted(state.history(summary.run_dir).latest_scores().values(),
+                      key=lambda r: r.rank_key, reverse=True)[:5]
+        if not best:
+            st.caption("Nothing scored yet.")
+        for rank, record in enumerate(best, start=1):
+            with st.container(border=True):
+                record_card(summary.run_dir, record, baseline, f"#{rank}")
+    with tabs[1]:
+        history_tab(summary)
+    with tabs[2]:
+        frame = actions_frame(hist)
+        if frame.empty:
+            st.caption("No interventions: every concept came from the proposer.")
+        else:
+            st.dataframe(frame, hide_index=True, width="stretch")
+        user = [r for r in hist.records if r.source == "user"]
+        for record in user:
+            st.caption(f"you proposed `{record.concept}` · {score_line(record, baseline)}")
+    with tabs[3]:
+        exemplars, reason = top_exemplars(state.manifest(summary.run_dir))
+        if reason:
+            st.caption(f"No real exemplars: {reason}.")
+        else:
+            st.caption("The control images this unit responds to most (real photos).")
+            st.image(
+                [p for p, _, _ in exemplars],
+                caption=[f"{c + ' · ' if c else ''}act {a:.2f}" for _, a, c in exemplars],
+                width=128,
+            )
+    with tabs[4]:
+        config = state.manifest(summary.run_dir).get("config", {})
+        st.caption(
+            "Commands sent to a finished run start a worker that applies them and re-finishes "
+            "the run; watch it on the Explore page."
+        )
+        steer_panel(summary.run_dir, hist, int(config.get("images_per_concept", 5)), key="nr_steer")
+    with tabs[5]:
+        st.code(json.dumps(state.manifest(summary.run_dir), indent=2)[:20000], language="json")
+
+
+with guard("show the neuron page"):
+    render()

@@ -1,0 +1,202 @@
+"""What each figure shows, as plain data.
+
+Shared by the plotly builders and the matplotlib fallback, so both draw the same content.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from line_core.analysis.compare import best_so_far_curve
+from line_core.analysis.polysemanticity import unique_records
+from line_core.history import RunHistory, ScoredRecord
+
+#: Sources whose concepts are not chosen for this neuron: their mean AUC is the chance baseline.
+BASELINE_SOURCES = ("seed",)
+
+
+@dataclass
+class CurvePoint:
+    """One scored concept on the score curve."""
+
+    x: float
+    iteration: int
+    concept: str
+    source: str
+    auc: float
+    low: float
+    high: float
+
+
+@dataclass
+class ScoreCurveData:
+    """Points, the best-so-far steps and the random-concept baseline (mean, sd) if any."""
+
+    points: list[CurvePoint]
+    best: list[tuple[int, float]]
+    baseline: tuple[float, float] | None
+    summary_iteration: int | None
+
+
+@dataclass
+class BarRow:
+    """One row of the activation bars: a concept (or the control) and its activations."""
+
+    label: str
+    values: list[float]
+    auc: float | None
+    source: str
+
+    @property
+    def mean(self) -> float:
+        """Mean activation (NaN when empty)."""
+        return float(np.mean(self.values)) if self.values else float("nan")
+
+    @property
+    def spread(self) -> float:
+        """Standard deviation with n-1 (0 for fewer than two values)."""
+        return float(np.std(self.values, ddof=1)) if len(self.values) > 1 else 0.0
+
+
+@dataclass
+class GridCell:
+    """One image of the image grid: an absolute path and its activation."""
+
+    path: Path
+    activation: float
+
+
+@dataclass
+class GridRow:
+    """One concept of the image grid."""
+
+    concept: str
+    auc: float
+    cells: list[GridCell]
+
+
+def seed_baseline(history: RunHistory) -> tuple[float, float] | None:
+    """(mean, sd) AUC of seed-vocabulary concepts: the score of concepts not chosen for it."""
+    aucs = [r.auc for r in history.records if r.source in BASELINE_SOURCES]
+    if not aucs:
+        return None
+    return float(np.mean(aucs)), float(np.std(aucs, ddof=1)) if len(aucs) > 1 else 0.0
+
+
+def score_curve_data(history: RunHistory, jitter: float = 0.32) -> ScoreCurveData:
+    """Every scored record (spread sideways within its iteration), best-so-far and baseline."""
+    by_iteration: dict[int, list[ScoredRecord]] = {}
+    for record in history.records:
+        by_iteration.setdefault(record.iteration, []).append(record)
+    points = []
+    for iteration, records in sorted(by_iteration.items()):
+        n = len(records)
+        offsets = np.linspace(-jitter, jitter, n) if n > 1 else np.zeros(1)
+        ordered = sorted(records, key=lambda r: r.auc)
+        for offset, r in zip(offsets, ordered, strict=True):
+            points.append(
+                CurvePoint(
+                    iteration + float(offset),
+                    iteration,
+                    r.concept,
+                    r.source,
+                    r.auc,
+                    r.auc_low,
+                    r.auc_high,
+                )
+            )
+    summary = [r.iteration for r in history.records if r.source == "summary"]
+    return ScoreCurveData(
+        points=points,
+        best=best_so_far_curve(history),
+        baseline=seed_baseline(history),
+        summary_iteration=max(summary) if summary else None,
+    )
+
+
+def control_from_manifest(manifest: dict[str, Any]) -> np.ndarray | None:
+    """The neuron's control activations recorded in a manifest (None if absent)."""
+    control = manifest.get("control")
+    values = control.get("activations") if isinstance(control, dict) else None
+    if values is None:
+        values = manifest.get("control_activations")
+    if not values:
+        return None
+    array = np.asarray(values, dtype=np.float64).ravel()
+    return array[np.isfinite(array)] if array.size else None
+
+
+def pool_rows(
+    history: RunHistory, control: Sequence[float] | None = None, limit: int = 10
+) -> list[BarRow]:
+    """The current pool's concepts (best first) and, last, the control set when known."""
+    pool = history.current_pool() or sorted(
+        unique_records(history), key=lambda r: r.rank_key, reverse=True
+    )
+    rows = [BarRow(r.concept, list(r.activations), r.auc, r.source) for r in pool[:limit]]
+    if control is not None and len(control) > 0:
+        rows.append(
+            BarRow(f"control (n={len(control)})", [float(v) for v in control], None, "control")
+        )
+    return rows
+
+
+def top_records(history: RunHistory, n: int) -> list[ScoredRecord]:
+    """The n best distinct concepts."""
+    return sorted(unique_records(history), key=lambda r: r.rank_key, reverse=True)[:n]
+
+
+def grid_rows(
+    history: RunHistory, run_dir: Path | str, n_concepts: int = 4, n_images: int = 5
+) -> list[GridRow]:
+    """Top concepts with their most activating images (missing image files are skipped)."""
+    root = Path(run_dir).resolve()
+    rows = []
+    for record in top_records(history, n_concepts):
+        pairs = sorted(zip(record.images, record.activations, strict=False), key=lambda p: -p[1])
+        cells = []
+        for rel, activation in pairs:
+            path = (root / rel).resolve()
+            if root in path.parents and path.is_file():
+                cells.append(GridCell(path, float(activation)))
+            if len(cells) == n_images:
+                break
+        rows.append(GridRow(record.concept, record.auc, cells))
+    return rows
+
+
+def thumbnail(path: Path, size: int = 128) -> Image.Image:
+    """An RGB thumbnail of an image file (a grey square if it cannot be read)."""
+    try:
+        with Image.open(path) as img:
+            rgb = img.convert("RGB")
+    except OSError:
+        return Image.new("RGB", (size, size), (200, 200, 200))
+    rgb.thumbnail((size, size))
+    return rgb
+
+
+def data_uri(image: Image.Image) -> str:
+    """A PNG data URI (for plotly layout images)."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def wrap_label(text: str, width: int = 18) -> list[str]:
+    """Greedy word wrap of a concept label into lines of about ``width`` characters."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]

@@ -1,0 +1,335 @@
+"""Matplotlib versions of the figures: the browser-free fallback for PDF/SVG/PNG export.
+
+They draw the same content as the plotly builders from the same data helpers, at the same
+paper sizes. Figures are ``matplotlib.figure.Figure`` objects (no pyplot state, no GUI).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Polygon
+
+from line_core.analysis.polysemanticity import PolysemanticityReport
+from line_core.figures.activation_bars import bars_height_in
+from line_core.figures.data import grid_rows, pool_rows, score_curve_data, thumbnail, wrap_label
+from line_core.figures.image_grid import CAPTION_IN, HEADER_IN, grid_height_in
+from line_core.figures.layer_table import COLUMNS, LayerRow, table_height_in
+from line_core.figures.poly_map import group_colour, hull_outline
+from line_core.figures.score_curve import SOURCE_ORDER
+from line_core.figures.style import GREY, LIGHT_GREY, MPL_FONTS, Preset, get_preset, source_colour
+from line_core.history import RunHistory
+
+MPL_MARKERS = {
+    "llm": "o",
+    "lexicon": "D",
+    "user": "*",
+    "seed": "s",
+    "control-class": "^",
+    "summary": "X",
+}
+
+
+def _figure(preset: str | Preset, height_in: float) -> tuple[Figure, Preset]:
+    p = get_preset(preset)
+    fig = Figure(figsize=(p.width_in, height_in), dpi=100, facecolor="white")
+    FigureCanvasAgg(fig)  # a canvas that can measure text
+    return fig, p
+
+
+def _style_axes(ax: Axes, p: Preset) -> None:
+    ax.tick_params(labelsize=p.small_pt, width=0.6, length=2.5)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_linewidth(0.6)
+    ax.xaxis.label.set_size(p.font_pt)
+    ax.yaxis.label.set_size(p.font_pt)
+
+
+def rc_params(preset: str | Preset) -> dict[str, object]:
+    """Matplotlib rc settings for a preset (fonts embedded as TrueType in PDF, text in SVG)."""
+    p = get_preset(preset)
+    return {
+        "font.family": "sans-serif",
+        "font.sans-serif": MPL_FONTS,
+        "font.size": p.font_pt,
+        "pdf.fonttype": 42,
+        "svg.fonttype": "none",
+        "axes.linewidth": 0.6,
+        "legend.frameon": False,
+    }
+
+
+def score_curve_mpl(history: RunHistory, preset: str | Preset = "single") -> Figure:
+    """Matplotlib twin of :func:`line_core.figures.score_curve`."""
+    data = score_curve_data(history)
+    fig, p = _figure(preset, 2.6)
+    ax = fig.add_axes((0.14, 0.16, 0.83, 0.62))
+    iterations = [pt.iteration for pt in data.points] or [0]
+    x_lo, x_hi = min(iterations) - 0.5, max(iterations) + 0.5
+    if data.baseline is not None:
+        mean, sd = data.baseline
+        ax.axhspan(
+            mean - sd, mean + sd, color=LIGHT_GREY, lw=0, label="random concepts (mean ± sd)"
+        )
+        ax.axhline(mean, color=GREY, lw=0.8, ls="--")
+    present = {pt.source for pt in data.points}
+    for source in [s for s in SOURCE_ORDER if s in present] + sorted(present - set(SOURCE_ORDER)):
+        pts = [pt for pt in data.points if pt.source == source]
+        yerr = np.array(
+            [[max(pt.auc - pt.low, 0) for pt in pts], [max(pt.high - pt.auc, 0) for pt in pts]]
+        )
+        ax.errorbar(
+            [pt.x for pt in pts],
+            [pt.auc for pt in pts],
+            yerr=yerr,
+            fmt=MPL_MARKERS.get(source, "o"),
+            color=source_colour(source),
+            ms=3.2,
+            elinewidth=0.7,
+            capsize=0,
+            label=source,
+            mec="white",
+            mew=0.3,
+        )
+    if data.best:
+        xs = [i for i, _ in data.best] + [data.best[-1][0] + 0.5]
+        ys = [v for _, v in data.best] + [data.best[-1][1]]
+        ax.step(xs, ys, where="post", color="black", lw=1.1, label="best so far")
+    ticks = sorted(set(iterations))
+    every = max(1, -(-len(ticks) // 12))
+    ax.set_xticks(ticks[::every])
+    ax.set_xticklabels(["S" if t == data.summary_iteration else str(t) for t in ticks][::every])
+    ax.set_xlim(x_lo, x_hi)
+    lows = [pt.low for pt in data.points] + (
+        [data.baseline[0] - data.baseline[1]] if data.baseline else []
+    )
+    ax.set_ylim(max(0.0, min(lows, default=0.0) - 0.05), 1.02)
+    ax.set_xlabel("Iteration (S = summary)" if data.summary_iteration is not None else "Iteration")
+    ax.set_ylabel("AUC")
+    ax.grid(axis="y", color="#EEEEEE", lw=0.5)
+    ax.set_axisbelow(True)
+    _style_axes(ax, p)
+    fig.legend(
+        loc="upper left",
+        bbox_to_anchor=(0.01, 0.995),
+        ncol=3,
+        fontsize=p.small_pt,
+        handlelength=1.2,
+        columnspacing=0.8,
+        handletextpad=0.3,
+        borderaxespad=0,
+    )
+    return fig
+
+
+def activation_bars_mpl(
+    history: RunHistory,
+    control: Sequence[float] | None = None,
+    preset: str | Preset = "single",
+    limit: int = 10,
+) -> Figure:
+    """Matplotlib twin of :func:`line_core.figures.activation_bars`."""
+    rows = pool_rows(history, control, limit=limit)
+    height = bars_height_in(len(rows))
+    fig, p = _figure(preset, height)
+    top = 1.0 - 0.42 / height
+    ax = fig.add_axes((0.36, 0.32 / height, 0.6, top - 0.32 / height))
+    y = np.arange(len(rows))[::-1]
+    seen: set[str] = set()
+    for yi, row in zip(y, rows, strict=True):
+        colour = GREY if row.source == "control" else source_colour(row.source)
+        name = "control set" if row.source == "control" else row.source
+        ax.barh(
+            yi,
+            row.mean,
+            xerr=row.spread,
+            color=colour,
+            alpha=0.85,
+            height=0.65,
+            error_kw={"elinewidth": 0.8, "capsize": 1.5, "capthick": 0.8},
+            label=None if name in seen else name,
+        )
+        seen.add(name)
+        values = (
+            row.values if len(row.values) <= 60 else np.quantile(row.values, np.linspace(0, 1, 60))
+        )
+        ax.plot(values, [yi] * len(values), "o", color="black", ms=1.3, alpha=0.6, mew=0)
+    if control is not None and len(control) > 0:
+        ax.axvline(float(np.mean(control)), color=GREY, lw=0.8, ls="--")
+    ax.set_yticks(y)
+    ax.set_yticklabels(["\n".join(wrap_label(r.label, 24)) for r in rows], fontsize=p.small_pt)
+    ax.set_xlabel("Activation")
+    ax.grid(axis="x", color="#EEEEEE", lw=0.5)
+    ax.set_axisbelow(True)
+    _style_axes(ax, p)
+    fig.legend(
+        loc="upper left",
+        bbox_to_anchor=(0.01, 0.995),
+        ncol=4,
+        fontsize=p.small_pt,
+        handlelength=1.0,
+        columnspacing=0.8,
+        handletextpad=0.3,
+        borderaxespad=0,
+    )
+    return fig
+
+
+def image_grid_mpl(
+    history: RunHistory,
+    run_dir: Path | str,
+    preset: str | Preset = "single",
+    n_concepts: int = 4,
+    n_images: int = 5,
+) -> Figure:
+    """Matplotlib twin of :func:`line_core.figures.image_grid`."""
+    rows = grid_rows(history, run_dir, n_concepts, n_images)
+    p = get_preset(preset)
+    n_cols = max([len(r.cells) for r in rows] + [n_images if rows else 1])
+    height = grid_height_in(len(rows), n_cols, p.width_in)
+    fig, p = _figure(preset, height)
+    cell = p.width_in / n_cols
+    row_in = HEADER_IN + cell + CAPTION_IN
+    for i, row in enumerate(rows):
+        top_in = height - i * row_in
+        y_text = (top_in - 0.02) / height
+        name = fig.text(
+            0.005, y_text, row.concept, fontsize=p.font_pt, weight="bold", va="top", ha="left"
+        )
+        right = name.get_window_extent(fig.canvas.get_renderer()).x1 / fig.bbox.width
+        fig.text(right + 0.02, y_text, f"AUC {row.auc:.2f}", fontsize=p.font_pt, va="top")
+        for j, c in enumerate(row.cells):
+            pad = 0.03 * cell
+            bottom = top_in - HEADER_IN - cell
+            ax = fig.add_axes(
+                (
+                    (j * cell + pad) / p.width_in,
+                    (bottom + pad) / height,
+                    (cell - 2 * pad) / p.width_in,
+                    (cell - 2 * pad) / height,
+                )
+            )
+            ax.imshow(np.asarray(thumbnail(c.path)), interpolation="nearest")
+            ax.set_axis_off()
+            fig.text(
+                (j * cell + cell / 2) / p.width_in,
+                (bottom - 0.01) / height,
+                f"{c.activation:.2f}",
+                fontsize=p.small_pt,
+                ha="center",
+                va="top",
+            )
+    return fig
+
+
+def poly_map_mpl(report: PolysemanticityReport, preset: str | Preset = "single") -> Figure:
+    """Matplotlib twin of :func:`line_core.figures.poly_map`."""
+    fig, p = _figure(preset, 3.0)
+    ax = fig.add_axes((0.06, 0.06, 0.78, 0.72))
+    points = report.points
+    xy = np.array([[pt.x, pt.y] for pt in points]) if points else np.zeros((0, 2))
+    span = float(np.ptp(xy, axis=0).max()) if len(xy) else 1.0
+    for group in report.groups:
+        members = np.array([[pt.x, pt.y] for pt in points if pt.group == group.index])
+        ring = hull_outline(members, pad=0.04 * (span or 1.0))
+        if ring is not None:
+            colour = group_colour(group.index)
+            ax.add_patch(Polygon(ring, closed=True, fc=colour, ec=colour, alpha=0.25, lw=1))
+    low = [pt for pt in points if pt.group is None]
+    mappable = ax.scatter(
+        [pt.x for pt in low],
+        [pt.y for pt in low],
+        c=[pt.auc for pt in low],
+        cmap="cividis",
+        vmin=0.5,
+        vmax=1.0,
+        s=10,
+        lw=0.3,
+        ec="#7F7F7F",
+        label="other concepts",
+    )
+    for group in report.groups:
+        pts = [pt for pt in points if pt.group == group.index]
+        colour = group_colour(group.index)
+        label = (
+            group.best_concept if len(group.best_concept) <= 16 else group.best_concept[:15] + "…"
+        )
+        mappable = ax.scatter(
+            [pt.x for pt in pts],
+            [pt.y for pt in pts],
+            c=[pt.auc for pt in pts],
+            cmap="cividis",
+            vmin=0.5,
+            vmax=1.0,
+            s=22,
+            lw=1.2,
+            ec=colour,
+            label=f"G{group.index}: {label} ({group.best_auc:.2f})",
+        )
+        for pt in pts:
+            text = pt.concept if len(pt.concept) <= 16 else pt.concept[:15] + "…"
+            ax.annotate(
+                text,
+                (pt.x, pt.y),
+                xytext=(0, 4),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=p.small_pt,
+            )
+    if len(xy):
+        pad = 0.12 * (span or 1.0)
+        ax.set_xlim(xy[:, 0].min() - pad, xy[:, 0].max() + pad)
+        ax.set_ylim(xy[:, 1].min() - pad, xy[:, 1].max() + pad)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("semantic axis 1")
+    ax.set_ylabel("semantic axis 2")
+    _style_axes(ax, p)
+    cax = fig.add_axes((0.87, 0.15, 0.025, 0.55))
+    bar = fig.colorbar(mappable, cax=cax)
+    bar.set_label("AUC", fontsize=p.small_pt)
+    bar.ax.tick_params(labelsize=p.small_pt, width=0.5, length=2)
+    bar.outline.set_visible(False)
+    fig.legend(
+        loc="upper left",
+        bbox_to_anchor=(0.01, 0.995),
+        ncol=2,
+        fontsize=p.small_pt,
+        handletextpad=0.3,
+        columnspacing=0.8,
+        borderaxespad=0,
+    )
+    return fig
+
+
+def layer_table_mpl(rows: Sequence[LayerRow], preset: str | Preset = "single") -> Figure:
+    """Matplotlib twin of :func:`line_core.figures.layer_table`."""
+    fig, p = _figure(preset, table_height_in(len(rows)))
+    ax = fig.add_axes((0.01, 0.02, 0.98, 0.96))
+    ax.set_axis_off()
+    cells = [r.cells() for r in rows] or [[""] * len(COLUMNS)]
+    widths = np.array([1.6, 1.1, 0.6, 2.0, 0.8, 0.8, 1.0, 0.8])
+    table = ax.table(
+        cellText=cells,
+        colLabels=list(COLUMNS),
+        colWidths=list(widths / widths.sum()),
+        loc="upper center",
+        cellLoc="left",
+    )
+    table.auto_set_font_size(False)
+    table.set_fontsize(p.small_pt)
+    for (r, _), cell in table.get_celld().items():
+        cell.set_edgecolor(LIGHT_GREY)
+        cell.set_linewidth(0.5)
+        if r == 0:
+            cell.set_facecolor(LIGHT_GREY)
+            cell.get_text().set_weight("bold")
+    return fig

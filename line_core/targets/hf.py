@@ -1,0 +1,100 @@
+"""`hf:ID_OR_PATH`: a Hugging Face image classifier (AutoModelForImageClassification)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from line_core.errors import ConfigError, MissingWeightsError
+from line_core.targets.base import TARGETS, Target
+from line_core.targets.common import guess_default_layer, is_offline
+from line_core.targets.preprocess import to_rgb
+
+#: Model types whose token outputs have no CLS token (read out as the token mean by default).
+_NO_CLS_TOKEN = {"swin", "swinv2", "levit", "pvt", "pvt_v2", "focalnet"}
+
+
+class HFClassifier(nn.Module):
+    """Wrap a transformers classifier so that ``forward(pixel_values)`` returns the logits."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """Logits [N, classes]."""
+        return self.model(pixel_values=pixel_values).logits
+
+
+@dataclass(frozen=True)
+class HFPreprocess:
+    """PIL images -> ``pixel_values`` with the model's own image processor."""
+
+    processor: object
+
+    def __call__(self, images) -> torch.Tensor:  # noqa: ANN001 - Sequence[PIL.Image]
+        """Process RGB images into one float batch."""
+        rgb = [to_rgb(image) for image in images]
+        return self.processor(images=rgb, return_tensors="pt")["pixel_values"]
+
+
+def _input_size(processor: object) -> int:
+    size = getattr(processor, "crop_size", None) or getattr(processor, "size", None) or {}
+    if isinstance(size, dict):
+        size = size.get("height") or size.get("shortest_edge") or 224
+    return int(getattr(size, "height", None) or size)
+
+
+def _class_names(model: nn.Module) -> list[str] | None:
+    labels = getattr(model.config, "id2label", None) or {}
+    names = [str(labels[i]) for i in sorted(labels)]
+    if not names or all(re.fullmatch(r"LABEL_\d+", name) for name in names):
+        return None
+    return names
+
+
+@TARGETS.register(
+    "hf",
+    "a Hugging Face image classifier, e.g. hf:google/vit-base-patch16-224 or a local folder",
+    takes_argument=True,
+)
+def hf_target(id_or_path: str) -> Target:
+    """Load ``id_or_path`` with AutoModelForImageClassification + AutoImageProcessor.
+
+    Local folders and offline mode (HF_HUB_OFFLINE / LINE_OFFLINE) use ``local_files_only``.
+    ViT token layers output [N, T, D] with CLS first (read out via CLS by default).
+    """
+    from transformers import AutoImageProcessor, AutoModelForImageClassification
+
+    local = Path(id_or_path).expanduser()
+    if local.exists() and not local.is_dir():
+        raise ConfigError(f"hf:{id_or_path} is a file; give the model folder (with config.json)")
+    source = str(local) if local.is_dir() else id_or_path
+    local_only = is_offline() or local.is_dir()
+    try:
+        model = AutoModelForImageClassification.from_pretrained(source, local_files_only=local_only)
+        processor = AutoImageProcessor.from_pretrained(source, local_files_only=local_only)
+    except OSError as exc:
+        where = "the folder" if local.is_dir() else "the local Hugging Face cache"
+        raise MissingWeightsError(
+            f"hf:{id_or_path} could not be loaded from {where} ({type(exc).__name__}); "
+            f"download it with `huggingface-cli download {id_or_path}` or pass a local folder"
+        ) from None
+    except ValueError as exc:
+        raise ConfigError(f"hf:{id_or_path} is not an image classifier: {exc}") from None
+    wrapped = HFClassifier(model.eval()).eval()
+    has_cls = getattr(model.config, "model_type", "") not in _NO_CLS_TOKEN
+    return Target(
+        name=f"hf:{id_or_path}",
+        model=wrapped,
+        preprocess=HFPreprocess(processor),
+        description=f"Hugging Face {type(model).__name__} ({id_or_path})",
+        default_layer=guess_default_layer(wrapped),
+        class_names=_class_names(model),
+        input_size=_input_size(processor),
+        token_layout="cls" if has_cls else "mean",
+    )
