@@ -72,7 +72,7 @@ def activation_chart(records: Sequence[ScoredRecord], control: Sequence[float]) 
         )
     fig.update_layout(
         **chart_layout(height=max(220, 70 + 26 * len(names)), barmode="overlay"),
-        title={"text": "Activation on the pool's images vs control", "font": {"size": 14}},
+        title_text="Activation on the pool's images vs control",
         xaxis_title="activation (mean ± SD; dots: images)",
         yaxis={"categoryorder": "array", "categoryarray": names, "automargin": True},
     )
@@ -133,7 +133,7 @@ def score_curve(
         )
     fig.update_layout(
         **chart_layout(height=360),
-        title={"text": "Score per iteration", "font": {"size": 14}},
+        title_text="Score per iteration",
         xaxis={"title": "iteration", "dtick": 1, "rangemode": "tozero"},
         yaxis={"title": "AUC vs control (90% bootstrap CI)", "range": [0, 1.04]},
     )
@@ -158,41 +158,58 @@ def compare_curves(
         )
     fig.update_layout(
         **chart_layout(height=320),
-        title={"text": "Best AUC so far", "font": {"size": 14}},
+        title_text="Best AUC so far",
         xaxis={"title": "iteration", "dtick": 1},
         yaxis={"title": "AUC", "range": [0, 1.04]},
     )
     return fig
 
 
+GROUP_SYMBOLS = ("diamond", "square", "triangle-up", "star", "pentagon", "hexagon", "cross")
+
+
 def concept_map(points: Sequence[object], threshold: float) -> go.Figure:
-    """Every tried concept on a 2-D semantic map, coloured by AUC; groups as symbols."""
+    """Every tried concept on a 2-D semantic map, coloured by AUC; groups as symbols.
+
+    High scorers (the groups) are large, outlined and labelled; the rest are small dots.
+    """
     fig = go.Figure()
-    xs = [p.x for p in points]
-    ys = [p.y for p in points]
-    aucs = [p.auc for p in points]
-    symbols = ["circle" if p.group is not None else "circle-open" for p in points]
-    texts = [p.concept if p.auc >= threshold else "" for p in points]
-    groups = [f"group {p.group}" if p.group is not None else "below threshold" for p in points]
+    low = [p for p in points if p.group is None]
+    high = [p for p in points if p.group is not None]
+    marker = {"color": [], "colorscale": SCORE_SCALE, "reversescale": True, "cmin": 0.5,
+              "cmax": 1.0}
     fig.add_trace(
         go.Scatter(
-            x=xs, y=ys, mode="markers+text", text=texts, textposition="top center",
-            textfont={"size": 11},
-            marker={
-                "size": [13 if p.group is not None else 8 for p in points],
-                "color": aucs, "colorscale": SCORE_SCALE, "cmin": 0.0, "cmax": 1.0,
-                "symbol": symbols, "line": {"width": 1, "color": "#333"},
-                "colorbar": {"title": {"text": "AUC"}, "thickness": 12},
-            },
-            customdata=[[p.concept, p.source, g] for p, g in zip(points, groups, strict=True)],
-            hovertemplate="%{customdata[0]}<br>AUC %{marker.color:.3f}<br>%{customdata[1]} · "
-            "%{customdata[2]}<extra></extra>",
-            showlegend=False,
+            x=[p.x for p in low], y=[p.y for p in low], mode="markers", name="below threshold",
+            marker={**marker, "color": [p.auc for p in low], "size": 8, "opacity": 0.8,
+                    "line": {"width": 0.5, "color": "#666"}},
+            customdata=[[p.concept, p.source, p.auc] for p in low],
+            hovertemplate="%{customdata[0]}<br>AUC %{customdata[2]:.3f} · %{customdata[1]}"
+            "<extra></extra>",
         )
     )
+    for group in sorted({p.group for p in high}):
+        members = [p for p in high if p.group == group]
+        fig.add_trace(
+            go.Scatter(
+                x=[p.x for p in members], y=[p.y for p in members], mode="markers+text",
+                name=f"group {group}", text=[p.concept for p in members],
+                textposition="top center", textfont={"size": 12},
+                marker={
+                    **marker, "color": [p.auc for p in members], "size": 15,
+                    "symbol": GROUP_SYMBOLS[(group - 1) % len(GROUP_SYMBOLS)],
+                    "line": {"width": 1.5, "color": "#111"},
+                    "colorbar": {"title": {"text": "AUC"}, "thickness": 12, "x": 1.02},
+                    "showscale": group == 1,
+                },
+                customdata=[[p.concept, p.source, p.auc] for p in members],
+                hovertemplate="%{customdata[0]}<br>AUC %{customdata[2]:.3f} · %{customdata[1]}"
+                f"<br>group {group}<extra></extra>",
+            )
+        )
     fig.update_layout(
-        **chart_layout(height=460),
-        title={"text": "Tried concepts (PCA of MiniLM text embeddings)", "font": {"size": 14}},
+        **chart_layout(height=480),
+        title_text=f"Tried concepts (PCA of MiniLM embeddings) · threshold AUC {threshold:.2f}",
         xaxis={"title": "PC 1", "zeroline": False, "showticklabels": False},
         yaxis={"title": "PC 2", "zeroline": False, "showticklabels": False},
     )

@@ -8,11 +8,12 @@ import numpy as np
 import streamlit as st
 from PIL import Image, UnidentifiedImageError
 
-from line_core.control import IMAGE_SUFFIXES, scan_folder
 from line_core.errors import ConfigError
 
 
 def _readable(path: Path) -> bool:
+    from line_core.control import IMAGE_SUFFIXES
+
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         return False
     try:
@@ -26,6 +27,8 @@ def _readable(path: Path) -> bool:
 @st.cache_data(max_entries=16, show_spinner=False)
 def control_files(folder: str, skipped: int) -> tuple[list[str], list[str] | None]:
     """The control folder's readable images in the order the run read them, with classes."""
+    from line_core.control import scan_folder
+
     files, labels = scan_folder(Path(folder))
     keep = [_readable(f) for f in files] if skipped else [True] * len(files)
     paths = [str(f) for f, k in zip(files, keep, strict=True) if k]

@@ -83,7 +83,8 @@ def metrics_row(hist: RunHistory, baseline: Baseline | None, total: int) -> None
     cols[1].metric(
         "AUC [90% CI]", f"{best.auc:.3f}" if best else "—",
         delta=f"[{best.auc_low:.2f}, {best.auc_high:.2f}]" if best else None, delta_color="off",
-        delta_arrow="off", help="AUC of the best concept; bracket: bootstrap interval over its images",
+        delta_arrow="off",
+        help="AUC of the best concept; bracket: bootstrap interval over its images",
     )
     cols[2].metric(
         "Random-concept baseline", f"{baseline.mean:.3f}" if baseline else "—",

@@ -52,7 +52,10 @@ def score_line(record: ScoredRecord, baseline: Baseline | None) -> str:
         f"AUC {ci_text(record)} · MAD {record.mad:.2f} · {len(record.activations)} images"
     )
     if baseline is not None:
-        text += f" · random-concept baseline {baseline.mean:.2f} [{baseline.low:.2f}, {baseline.high:.2f}]"
+        text += (
+            f" · random-concept baseline {baseline.mean:.2f} "
+            f"[{baseline.low:.2f}, {baseline.high:.2f}]"
+        )
     return text
 
 

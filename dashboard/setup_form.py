@@ -100,8 +100,9 @@ def find_neurons_panel(config: ExplainConfig) -> None:
         found = st.session_state.get(FOUND_KEY)
         if found:
             st.caption(
-                f"Units of `{config.layer}` ranked by AUC on '{st.session_state.get('ex_found_for')}' "
-                "images vs the control set. Select a row to use that unit."
+                f"Units of `{config.layer}` ranked by AUC on "
+                f"'{st.session_state.get('ex_found_for')}' images vs the control set. "
+                "Select a row to use that unit."
             )
             st.dataframe(
                 pd.DataFrame(found), hide_index=True, key="ex_found_table",

@@ -7,6 +7,7 @@ second re-parses the events file only when the worker has appended to it.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -172,6 +173,10 @@ def best_record(hist: RunHistory) -> ScoredRecord | None:
     return hist.best()
 
 
+def _when(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t))
+
+
 def summarize(run_dir: Path) -> RunSummary:
     """A run's summary (a corrupt run gets ``error`` set instead of raising)."""
     key = run_key(run_dir)
@@ -183,16 +188,18 @@ def summarize(run_dir: Path) -> RunSummary:
         return RunSummary(key, run_dir, "?", "?", -1, "?", "?", "", "failed", error=str(exc))
     state = run_state(run_dir, hist)
     best = best_record(hist)
+    started = hist.started
     total = int(config.get("iterations", 0)) + (1 if config.get("summary", True) else 0) + 1
     return RunSummary(
         key=key,
         run_dir=run_dir,
-        model=str(config.get("model", "?")),
-        layer=str(config.get("layer", "?")),
-        neuron=int(config.get("neuron", -1) if config.get("neuron") is not None else -1),
-        proposer=str(config.get("proposer", "?")),
-        generator=str(config.get("generator", "?")),
-        created=str(data.get("created", "")),
+        model=str(config.get("model") or (started.model if started else "?")),
+        layer=str(config.get("layer") or (started.layer if started else "?")),
+        neuron=int(config["neuron"] if config.get("neuron") is not None else
+                   (started.neuron if started else -1)),
+        proposer=str(config.get("proposer") or (started.proposer if started else "?")),
+        generator=str(config.get("generator") or (started.generator if started else "?")),
+        created=str(data.get("created") or (_when(started.t) if started else "")),
         status=state.status,
         label=best.concept if best else None,
         auc=best.auc if best else None,

@@ -64,7 +64,9 @@ def image_strip(
     st.image(list(paths), caption=list(caps) if captions else None, width=width)
 
 
-def record_images(run_dir: Path, record: ScoredRecord, width: int = 112, limit: int | None = None) -> None:
+def record_images(
+    run_dir: Path, record: ScoredRecord, width: int = 112, limit: int | None = None
+) -> None:
     """A record's images, each captioned with the unit's activation on it, best first."""
     order = sorted(
         range(len(record.images)),
@@ -77,10 +79,12 @@ def record_images(run_dir: Path, record: ScoredRecord, width: int = 112, limit: 
     image_strip(run_dir, rels, captions, width=width, limit=limit)
 
 
-def record_card(run_dir: Path, record: ScoredRecord, baseline: Baseline | None, heading: str) -> None:
+def record_card(
+    run_dir: Path, record: ScoredRecord, baseline: Baseline | None, heading: str
+) -> None:
     """One scored concept: name, source, reasoning, score with interval and baseline, images."""
     verdict = beats_baseline(record, baseline)
-    mark = " ✓" if verdict else ""
+    mark = " &nbsp; :green-badge[above baseline]" if verdict else ""
     st.markdown(f"**{heading}** &nbsp; `{record.concept}`{mark}")
     st.caption(f"proposed by {source_label(record.source)} · {score_line(record, baseline)}")
     if record.reasoning and record.reasoning not in ("seed", "control-class"):
@@ -109,10 +113,12 @@ def records_frame(records: Sequence[ScoredRecord], pool: Sequence[str] = ()) -> 
 
 SCORE_COLUMNS = {
     "AUC": st.column_config.ProgressColumn(
-        "AUC", min_value=0.0, max_value=1.0, format="%.3f",
+        "AUC", min_value=0.0, max_value=1.0, format="%.3f", width="small",
         help="ROC AUC of the unit's activations on the concept's images vs the control images",
     ),
-    "90% CI": st.column_config.TextColumn("90% CI", help="bootstrap interval over the images"),
+    "90% CI": st.column_config.TextColumn(
+        "90% CI", help="bootstrap interval over the images", width="small"
+    ),
     "MAD": st.column_config.NumberColumn(
         "MAD", format="%.2f", help="(mean concept - mean control) / SD control"
     ),
@@ -120,13 +126,21 @@ SCORE_COLUMNS = {
 }
 
 
-def records_table(records: Sequence[ScoredRecord], key: str, pool: Sequence[str] = ()) -> None:
-    """Show scored concepts as a sortable table with AUC bars."""
+def records_table(
+    records: Sequence[ScoredRecord],
+    key: str,
+    pool: Sequence[str] = (),
+    columns: Sequence[str] | None = None,
+) -> None:
+    """Show scored concepts as a sortable table with AUC bars (optionally only ``columns``)."""
     frame = records_frame(records, pool)
     if frame.empty:
         st.caption("nothing scored yet")
         return
-    st.dataframe(frame, hide_index=True, column_config=SCORE_COLUMNS, key=key, width="stretch")
+    st.dataframe(
+        frame, hide_index=True, column_config=SCORE_COLUMNS, key=key, width="stretch",
+        column_order=list(columns) if columns else None,
+    )
 
 
 def actions_frame(hist: RunHistory) -> pd.DataFrame:

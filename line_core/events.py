@@ -78,6 +78,7 @@ class ImagesGenerated(Event):
     seeds: list[int]
     images: list[str]
     seconds: float = 0.0
+    dropped: list[int] = field(default_factory=list)
 
 
 @dataclass

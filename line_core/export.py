@@ -36,7 +36,14 @@ from line_core.figures.layer_table import layer_rows, layer_table, row_for
 from line_core.figures.mpl import layer_table_mpl, rc_params
 from line_core.figures.render import PlotlyJob, find_browser, render_kaleido, save_mpl
 from line_core.figures.style import Preset, get_preset
-from line_core.figures.tables import csv_text, groups_table, history_table, latex_table, runs_table
+from line_core.figures.tables import (
+    RUNS_ALIGN,
+    csv_text,
+    groups_table,
+    history_table,
+    latex_table,
+    runs_table,
+)
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +200,7 @@ def write_tables(data: RunData, folder: Path) -> list[Path]:
     tables = {
         "history": (history_table(data.history), "rllllrrr"),
         "groups": (groups_table(data.report), "llrrrl"),
-        "summary": (summary, "lllllrrrr"[: len(summary[0])]),
+        "summary": (summary, RUNS_ALIGN),
     }
     written = []
     for name, ((header, rows), align) in tables.items():
@@ -227,7 +234,7 @@ def export_layer_table(
     header, cells = runs_table(rows)
     written = [
         _write_text(folder, "layer_table.csv", csv_text(header, cells)),
-        _write_text(folder, "layer_table.tex", latex_table(header, cells, "lllllrrrr"[:8])),
+        _write_text(folder, "layer_table.tex", latex_table(header, cells, RUNS_ALIGN)),
     ]
     base = inside(folder, "layer_table.x").with_suffix("")
     if backend == "kaleido" or (backend == "auto" and find_browser() is not None):

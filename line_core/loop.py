@@ -18,6 +18,7 @@ import numpy as np
 
 from line_core.components import Components
 from line_core.config import ExplainConfig
+from line_core.errors import BackendError
 from line_core.events import (
     ConceptProposed,
     ConceptScored,
@@ -42,6 +43,22 @@ from line_core.store import RunStore
 RANDOM_INITIAL = 5
 TOP_INITIAL = 5
 MAX_PROPOSAL_TRIES = 3
+
+
+def drop_flagged(
+    generator: object, images: list, seeds: list[int]
+) -> tuple[list, list[int], list[int]]:
+    """Drop images a generator flagged as blacked out (safety checker); never score them."""
+    flagged = set(getattr(generator, "last_flagged", None) or [])
+    if not flagged:
+        return images, seeds, []
+    keep = [i for i in range(len(images)) if i not in flagged]
+    if len(keep) < 2:
+        raise BackendError(
+            f"the generator blacked out {len(flagged)} of {len(images)} images (safety checker); "
+            "rephrase the concept or use another generator"
+        )
+    return [images[i] for i in keep], [seeds[i] for i in keep], sorted(flagged)
 
 
 class Explainer:
@@ -311,6 +328,7 @@ class Explainer:
             with self._timed("generate"):
                 images = generator.generate(concept, seeds)
             seconds = time.perf_counter() - started
+            images, seeds, dropped = drop_flagged(generator, images, seeds)
             with self._timed("store"):
                 paths = [self.store.save_image(img) for img in images]
             rendered.append((concept, seeds, images, paths))
@@ -322,6 +340,7 @@ class Explainer:
                     seeds=seeds,
                     images=paths,
                     seconds=seconds,
+                    dropped=dropped,
                 )
             )
         yield self.emit(StageStarted(iteration=iteration, stage="forward"))

@@ -68,10 +68,10 @@ def check_control_size(n_control: int, images_per_concept: int = 5) -> list[str]
             "to score against (use a larger control size or folder)"
         ]
     if n_control < RECOMMENDED_CONTROL or n_control < 4 * images_per_concept:
+        enough = max(RECOMMENDED_CONTROL, 8 * images_per_concept)
         return [
             f"the control set has only {n_control} images for {images_per_concept} images per "
-            f"concept: AUCs will saturate near 1; use {max(RECOMMENDED_CONTROL, 8 * images_per_concept)}"
-            " or more"
+            f"concept: AUCs will saturate near 1; use {enough} or more"
         ]
     return []
 

@@ -8,22 +8,28 @@ layer has produced its output.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from PIL import Image
 
 from line_core.errors import ConfigError
-from line_core.targets.base import Target
+
+if TYPE_CHECKING:  # a runtime import would be circular (targets list layers with the probe)
+    from line_core.targets.base import Target
 
 REDUCTIONS = ("auto", "mean", "max", "cls")
 Images = Sequence[Image.Image] | torch.Tensor
 
 
-class _StopForward(Exception):
-    """Raised by a hook once every requested output is captured; caught by the prober."""
+class _StopForward(BaseException):
+    """Raised by a hook once every requested output is captured; caught by the prober.
+
+    A BaseException, so that model code with a broad ``except Exception`` cannot swallow it.
+    """
 
 
 class ActivationHook:
@@ -86,7 +92,7 @@ class ActivationHook:
         except _StopForward:
             pass
 
-    def _hook_for(self, name: str):  # noqa: ANN202 - torch hook signature
+    def _hook_for(self, name: str) -> Callable[[torch.nn.Module, object, object], None]:
         def hook(module: torch.nn.Module, inputs: object, output: object) -> None:
             self.calls[name] = self.calls.get(name, 0) + 1
             if name not in self.outputs:

@@ -128,8 +128,9 @@ class Boom(nn.Module):
 
 def make_target(model: nn.Module, size: int = 8, name: str = "tiny") -> Target:
     """Wrap a tiny model as a Target whose preprocessing maps images to [0, 1] at ``size``."""
-    return Target(name=name, model=model.eval(), preprocess=ImagePreprocess(size=size),
-                  input_size=size)
+    return Target(
+        name=name, model=model.eval(), preprocess=ImagePreprocess(size=size), input_size=size
+    )
 
 
 def all_hooks(model: nn.Module) -> int:

@@ -13,6 +13,7 @@ import streamlit as st
 from dashboard import backends, state
 from dashboard.errors import guard
 from dashboard.exemplars import top_exemplars
+from dashboard.export_panel import export_buttons
 from dashboard.scores import random_baseline, score_line
 from dashboard.steer import steer_panel
 from dashboard.widgets import (
@@ -24,7 +25,6 @@ from dashboard.widgets import (
     run_picker,
     status_badge,
 )
-from dashboard.export_panel import export_buttons
 
 
 def unit_default(summaries: list[state.RunSummary]) -> str | None:
@@ -46,8 +46,15 @@ def unit_default(summaries: list[state.RunSummary]) -> str | None:
     return None
 
 
+def share_url(summary: state.RunSummary) -> str:
+    """The neuron page's stable link (absolute when the browser's address is known)."""
+    query = f"?run={summary.key}&layer={summary.layer}&unit={summary.neuron}"
+    base = (st.context.url or "").split("?")[0]
+    return f"{base}{query}" if base else f"neuron{query}"
+
+
 def header(summary: state.RunSummary, baseline_text: str) -> None:
-    """The unit, its label and score, and the page's actions."""
+    """The unit, its label and score."""
     st.markdown(f"### {summary.model} · `{summary.layer}` · unit {summary.neuron}")
     status_badge(summary.status)
     cols = st.columns([3, 2, 2, 1.2, 1.2])
@@ -63,29 +70,25 @@ def header(summary: state.RunSummary, baseline_text: str) -> None:
 
 
 def actions_row(summary: state.RunSummary) -> None:
-    """Links to the other views of this run, re-run and export."""
-    cols = st.columns(6, vertical_alignment="center")
-    with cols[0]:
+    """Links to the other views of this run, share, re-run and export."""
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         page_link("explore", "Watch / steer live", ":material/play_circle:", run=summary.key)
-    with cols[1]:
         page_link("poly", "Polysemanticity", ":material/hub:", run=summary.key)
-    with cols[2]:
-        page_link("compare", "Compare…", ":material/compare_arrows:", a=summary.key)
-    with cols[3]:
-        if st.button("Re-run from manifest", key="nr_rerun", icon=":material/replay:",
-                     help="same models, seeds and prompts: a reproducibility check"):
+        page_link("compare", "Compare", ":material/compare_arrows:", a=summary.key)
+        if st.button("Re-run", key="nr_rerun", icon=":material/replay:",
+                     help="a fresh run from this run's manifest (same models, seeds and "
+                     "prompts): a reproducibility check, compared side by side"):
             with guard("re-run from the manifest"), st.spinner("Starting the re-run…"):
                 new_dir = backends.rerun_from_manifest(summary.run_dir, state.runs_dir())
                 st.switch_page(
                     PAGE_FILES["compare"],
                     query_params={"a": summary.key, "b": state.run_key(new_dir)},
                 )
-    with cols[4], st.popover("Export", icon=":material/download:"):
-        export_buttons(summary.run_dir, key="nr_export")
-    with cols[5]:
-        st.caption(
-            f"Link: `?run={summary.key}&layer={summary.layer}&unit={summary.neuron}`"
-        )
+        with st.popover("Export", icon=":material/download:"):
+            export_buttons(summary.run_dir, key="nr_export")
+        with st.popover("Share", icon=":material/link:"):
+            st.caption("Stable link to this neuron page:")
+            st.code(share_url(summary), language=None, wrap_lines=True)
 
 
 def history_tab(summary: state.RunSummary) -> None:
@@ -101,9 +104,12 @@ def history_tab(summary: state.RunSummary) -> None:
 
 def render() -> None:
     """The neuron page."""
-    st.title("Neuron", anchor=False)
     summaries = state.summaries()
-    summary = run_picker(summaries, key="nr_run", default=unit_default(summaries))
+    top = st.columns([3, 2], vertical_alignment="bottom")
+    with top[1]:
+        summary = run_picker(summaries, key="nr_run", default=unit_default(summaries))
+    with top[0]:
+        st.title("Neuron", anchor=False)
     if summary is None:
         return
     st.query_params["layer"] = summary.layer
@@ -119,8 +125,9 @@ def render() -> None:
                       key=lambda r: r.rank_key, reverse=True)[:5]
         if not best:
             st.caption("Nothing scored yet.")
+        grid = st.columns(2)
         for rank, record in enumerate(best, start=1):
-            with st.container(border=True):
+            with grid[(rank - 1) % 2], st.container(border=True):
                 record_card(summary.run_dir, record, baseline, f"#{rank}")
     with tabs[1]:
         history_tab(summary)

@@ -29,7 +29,7 @@ def card(summary: state.RunSummary) -> None:
         )
         st.caption(f"unit {summary.neuron} · {score} · {summary.proposer}")
         status_badge(summary.status)
-        image_strip(summary.run_dir, summary.images, width=64, limit=4)
+        image_strip(summary.run_dir, summary.images, width=58, limit=3)
         page_link(
             "neuron", "Open", ":material/open_in_new:",
             run=summary.key, layer=summary.layer, unit=summary.neuron,
@@ -43,7 +43,8 @@ def render() -> None:
     broken = [s for s in runs if s.error]
     runs = [s for s in runs if not s.error]
     if broken:
-        with st.expander(f"{len(broken)} unreadable run folder(s) skipped", icon=":material/error:"):
+        title = f"{len(broken)} unreadable run folder(s) skipped"
+        with st.expander(title, icon=":material/error:"):
             for summary in broken:
                 st.caption(f"`{summary.key}`: {summary.error}")
     if not runs:

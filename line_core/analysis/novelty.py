@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
@@ -23,15 +22,11 @@ class Novelty:
     novelty: float
 
 
-@lru_cache(maxsize=1)
 def imagenet_class_names() -> tuple[str, ...]:
-    """The 1000 ImageNet-1k class names (first lemma of each synset), from timm's wheel."""
-    from timm.data import ImageNetInfo
+    """ImageNet-1k class names (one unique short name per class), read offline from timm."""
+    from line_core.targets.imagenet_classes import imagenet_class_names as names
 
-    info = ImageNetInfo()
-    return tuple(
-        info.index_to_description(i).split(",")[0].strip() for i in range(info.num_classes())
-    )
+    return names()
 
 
 _CACHE: dict[tuple[int, str], np.ndarray] = {}

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from line_core.figures.common import finish, font_sizes, top_legend
+from line_core.figures.common import finish, font_sizes, text_px, top_legend
 from line_core.figures.data import pool_rows, wrap_label
 from line_core.figures.style import GREY, Preset, source_colour
 from line_core.history import RunHistory
@@ -31,7 +31,8 @@ def activation_bars(
     """
     rows = pool_rows(history, control, limit=limit)
     _, small = font_sizes(preset)
-    labels = ["<br>".join(wrap_label(r.label, 24)) for r in rows]
+    wrapped = [wrap_label(r.label, 24) for r in rows]
+    labels = ["<br>".join(lines) for lines in wrapped]
     fig = go.Figure()
     seen: set[str] = set()
     for row, label in zip(rows, labels, strict=True):
@@ -53,7 +54,7 @@ def activation_bars(
                 },
                 name=name,
                 legendgroup=name,
-                showlegend=name not in seen,
+                showlegend=name not in seen and row.source != "control",
                 hovertemplate=f"{row.label}<br>mean %{{x:.3f}} ± {row.spread:.3f}<br>{hover}"
                 "<extra></extra>",
             )
@@ -76,9 +77,13 @@ def activation_bars(
             )
         )
     if control is not None and len(control) > 0:
-        fig.add_vline(x=float(np.mean(control)), line={"color": GREY, "width": 1, "dash": "dash"})
+        fig.add_vline(
+            x=float(np.mean(control)),
+            line={"color": "#444444", "width": 1, "dash": "dash"},
+            layer="above",
+        )
     fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1], tickfont={"size": small})
     fig.update_xaxes(title_text="Activation", showgrid=True, gridcolor="#EEEEEE", zeroline=False)
     fig.update_layout(barmode="overlay", bargap=0.35)
-    top_legend(fig)
+    top_legend(fig, preset, side_px=max(text_px(x, small) for w in wrapped for x in w) + 16)
     return finish(fig, preset, height_in=bars_height_in(len(rows)))

@@ -32,16 +32,34 @@ def font_sizes(preset: str | Preset | None) -> tuple[float, float]:
     return p.font_px, p.small_px
 
 
-def top_legend(fig: go.Figure) -> None:
-    """A horizontal legend above the plot area (keeps the plot full width at 3.5 in)."""
+def text_px(text: str, size: float) -> float:
+    """Rough rendered width of a text in Arial-like fonts (0.46 em per character)."""
+    return 0.46 * size * len(text)
+
+
+def top_legend(fig: go.Figure, preset: str | Preset | None, side_px: float = 45) -> None:
+    """A legend above the plot in as many equal columns as the longest entry allows.
+
+    Plotly's horizontal legend otherwise falls back to one entry per row when an entry is
+    long, which at 3.5 in eats the plot. Measured with kaleido: a column is the entry's text
+    width + 45 px (symbol and gaps), and the columns must fit the plot area (the figure minus
+    margins and ``side_px``, the axis labels and colour bars beside it).
+    """
+    names = [t.name for t in fig.data if t.name and t.showlegend is not False]
+    _, small = font_sizes(preset)
+    plot_px = (get_preset(preset).width_px if preset is not None else 700) - 12 - side_px
+    longest = max((text_px(n, small) for n in names), default=30)
+    columns = max(1, min(len(names) or 1, int(plot_px // (longest + 45))))
     fig.update_layout(
         legend={
             "orientation": "h",
             "yanchor": "bottom",
-            "y": 1.01,
+            "y": 1.02,
             "xanchor": "left",
             "x": 0.0,
-            "itemwidth": 30,
+            "entrywidth": max(plot_px / columns - 46, 10),
+            "entrywidthmode": "pixels",
             "tracegroupgap": 0,
+            "font": {"size": small},
         }
     )

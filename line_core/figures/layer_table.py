@@ -12,8 +12,8 @@ import plotly.graph_objects as go
 from line_core.analysis.embedding import Embedder
 from line_core.analysis.polysemanticity import PolyConfig, PolysemanticityReport, polysemanticity
 from line_core.figures.common import finish, font_sizes
-from line_core.figures.data import control_from_manifest
-from line_core.figures.style import LIGHT_GREY, Preset
+from line_core.figures.data import control_from_manifest, wrap_label
+from line_core.figures.style import LIGHT_GREY, PX_PER_IN, Preset
 from line_core.history import RunHistory, build_history
 from line_core.store import RunStore
 
@@ -83,35 +83,68 @@ def layer_rows(run_dirs: Sequence[Path | str], embedder: Embedder | None = None)
     return [summarise_run(d, embedder=embedder) for d in run_dirs]
 
 
-def table_height_in(n_rows: int) -> float:
-    """Figure height for a table of ``n_rows`` body rows."""
-    return 0.3 + 0.2 * (n_rows + 1)
+#: Columns of the table figure (the run folder name stays in the CSV/LaTeX tables only).
+FIGURE_COLUMNS = COLUMNS[1:]
+FIGURE_ALIGN = ("left", "right", "left", "right", "right", "right", "right")
+ROW_IN = 0.19
+
+
+@dataclass
+class TableGrid:
+    """Cells of the table figure: wrapped text lines, relative column widths, row heights."""
+
+    header: list[str]
+    cells: list[list[list[str]]]  # rows x columns x lines
+    widths: list[float]
+    row_lines: list[int]
+
+    @property
+    def height_in(self) -> float:
+        """Figure height: header plus every row at its number of lines."""
+        return ROW_IN * (1 + sum(self.row_lines)) + 0.04
+
+
+def table_grid(rows: Sequence[LayerRow], label_width: int = 18) -> TableGrid:
+    """Wrap long labels and size columns by their longest line (estimated width + padding)."""
+    cells = []
+    for row in rows:
+        values = row.cells()[1:]
+        cells.append([wrap_label(v, label_width) if i == 2 else [v] for i, v in enumerate(values)])
+    header = list(FIGURE_COLUMNS)
+    widths = [
+        max([1.12 * len(h)] + [len(line) for r in cells for line in r[i]]) + 4
+        for i, h in enumerate(header)
+    ]
+    return TableGrid(header, cells, widths, [max(len(c) for c in r) for r in cells])
 
 
 def layer_table(rows: Sequence[LayerRow], preset: str | Preset | None = "single") -> go.Figure:
-    """A plotly table of runs: run, layer, unit, label, AUC, MAD, meanings, polysemanticity."""
+    """A plotly table of runs: layer, unit, label, AUC, MAD, meanings, polysemanticity."""
     _, small = font_sizes(preset)
-    columns = list(zip(*[r.cells() for r in rows], strict=True)) if rows else [[]] * len(COLUMNS)
-    row_px = 0.2 * 96 if preset is not None else 26
+    grid = table_grid(rows)
+    row_px = ROW_IN * PX_PER_IN if preset is not None else 26
+    columns = [["<br>".join(r[i]) for r in grid.cells] for i in range(len(grid.header))]
     fig = go.Figure(
         go.Table(
-            columnwidth=[1.6, 1.1, 0.6, 2.0, 0.8, 0.8, 1.0, 0.8],
+            columnwidth=grid.widths,
             header={
-                "values": [f"<b>{c}</b>" for c in COLUMNS],
+                "values": grid.header,  # bold via font weight: <b> makes plotly pad the row
                 "fill_color": LIGHT_GREY,
-                "align": "left",
-                "font": {"size": small, "color": "#000000"},
+                "align": list(FIGURE_ALIGN),
+                "font": {"size": small, "color": "#000000", "weight": "bold"},
                 "height": row_px,
                 "line": {"width": 0},
             },
             cells={
-                "values": [list(c) for c in columns],
+                "values": columns,
                 "fill_color": "#FFFFFF",
-                "align": ["left", "left", "right", "left", "right", "right", "right", "right"],
+                "align": list(FIGURE_ALIGN),
                 "font": {"size": small, "color": "#000000"},
                 "height": row_px,
                 "line": {"color": LIGHT_GREY, "width": 0.5},
             },
         )
     )
-    return finish(fig, preset, height_in=table_height_in(len(rows)))
+    fig = finish(fig, preset, height_in=grid.height_in)
+    fig.update_layout(margin={"l": 1, "r": 1, "t": 1, "b": 1, "pad": 0})
+    return fig

@@ -13,13 +13,13 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.patches import Polygon
+from matplotlib.patches import Polygon, Rectangle
 
 from line_core.analysis.polysemanticity import PolysemanticityReport
 from line_core.figures.activation_bars import bars_height_in
-from line_core.figures.data import grid_rows, pool_rows, score_curve_data, thumbnail, wrap_label
-from line_core.figures.image_grid import CAPTION_IN, HEADER_IN, grid_height_in
-from line_core.figures.layer_table import COLUMNS, LayerRow, table_height_in
+from line_core.figures.data import pool_rows, score_curve_data, thumbnail, wrap_label
+from line_core.figures.image_grid import prepare_grid
+from line_core.figures.layer_table import FIGURE_ALIGN, LayerRow, table_grid
 from line_core.figures.poly_map import group_colour, hull_outline
 from line_core.figures.score_curve import SOURCE_ORDER
 from line_core.figures.style import GREY, LIGHT_GREY, MPL_FONTS, Preset, get_preset, source_colour
@@ -52,6 +52,33 @@ def _style_axes(ax: Axes, p: Preset) -> None:
     ax.yaxis.label.set_size(p.font_pt)
 
 
+def _top_legend(fig: Figure, ax: Axes, p: Preset, height_in: float, bottom_in: float) -> None:
+    """A legend above the axes in as many columns as fit; the axes take the space below it."""
+    handles, labels = ax.get_legend_handles_labels()
+    width_pt = p.width_in * 72 * 0.85
+    entry = max((0.56 * p.small_pt * len(label) + 24 for label in labels), default=60)
+    columns = max(1, min(len(labels) or 1, int(width_pt // entry)))
+    rows = -(-len(labels) // columns) if labels else 0
+    if labels:
+        fig.legend(
+            handles,
+            labels,
+            loc="upper left",
+            bbox_to_anchor=(0.01, 0.995),
+            ncol=columns,
+            fontsize=p.small_pt,
+            handlelength=1.2,
+            columnspacing=0.8,
+            handletextpad=0.4,
+            borderaxespad=0,
+            labelspacing=0.3,
+        )
+    legend_in = rows * p.small_pt * 1.5 / 72 + 0.12
+    box = ax.get_position()
+    top = 1.0 - legend_in / height_in
+    ax.set_position((box.x0, bottom_in / height_in, box.width, top - bottom_in / height_in))
+
+
 def rc_params(preset: str | Preset) -> dict[str, object]:
     """Matplotlib rc settings for a preset (fonts embedded as TrueType in PDF, text in SVG)."""
     p = get_preset(preset)
@@ -75,9 +102,7 @@ def score_curve_mpl(history: RunHistory, preset: str | Preset = "single") -> Fig
     x_lo, x_hi = min(iterations) - 0.5, max(iterations) + 0.5
     if data.baseline is not None:
         mean, sd = data.baseline
-        ax.axhspan(
-            mean - sd, mean + sd, color=LIGHT_GREY, lw=0, label="random concepts (mean ± sd)"
-        )
+        ax.axhspan(mean - sd, mean + sd, color=LIGHT_GREY, lw=0, label="random")
         ax.axhline(mean, color=GREY, lw=0.8, ls="--")
     present = {pt.source for pt in data.points}
     for source in [s for s in SOURCE_ORDER if s in present] + sorted(present - set(SOURCE_ORDER)):
@@ -91,7 +116,7 @@ def score_curve_mpl(history: RunHistory, preset: str | Preset = "single") -> Fig
             yerr=yerr,
             fmt=MPL_MARKERS.get(source, "o"),
             color=source_colour(source),
-            ms=3.2,
+            ms=5.0 if MPL_MARKERS.get(source) == "*" else 3.2,
             elinewidth=0.7,
             capsize=0,
             label=source,
@@ -116,16 +141,7 @@ def score_curve_mpl(history: RunHistory, preset: str | Preset = "single") -> Fig
     ax.grid(axis="y", color="#EEEEEE", lw=0.5)
     ax.set_axisbelow(True)
     _style_axes(ax, p)
-    fig.legend(
-        loc="upper left",
-        bbox_to_anchor=(0.01, 0.995),
-        ncol=3,
-        fontsize=p.small_pt,
-        handlelength=1.2,
-        columnspacing=0.8,
-        handletextpad=0.3,
-        borderaxespad=0,
-    )
+    _top_legend(fig, ax, p, 2.6, bottom_in=0.42)
     return fig
 
 
@@ -154,7 +170,7 @@ def activation_bars_mpl(
             alpha=0.85,
             height=0.65,
             error_kw={"elinewidth": 0.8, "capsize": 1.5, "capthick": 0.8},
-            label=None if name in seen else name,
+            label=None if name in seen or row.source == "control" else name,
         )
         seen.add(name)
         values = (
@@ -162,23 +178,14 @@ def activation_bars_mpl(
         )
         ax.plot(values, [yi] * len(values), "o", color="black", ms=1.3, alpha=0.6, mew=0)
     if control is not None and len(control) > 0:
-        ax.axvline(float(np.mean(control)), color=GREY, lw=0.8, ls="--")
+        ax.axvline(float(np.mean(control)), color="#444444", lw=0.8, ls="--")
     ax.set_yticks(y)
     ax.set_yticklabels(["\n".join(wrap_label(r.label, 24)) for r in rows], fontsize=p.small_pt)
     ax.set_xlabel("Activation")
     ax.grid(axis="x", color="#EEEEEE", lw=0.5)
     ax.set_axisbelow(True)
     _style_axes(ax, p)
-    fig.legend(
-        loc="upper left",
-        bbox_to_anchor=(0.01, 0.995),
-        ncol=4,
-        fontsize=p.small_pt,
-        handlelength=1.0,
-        columnspacing=0.8,
-        handletextpad=0.3,
-        borderaxespad=0,
-    )
+    _top_legend(fig, ax, p, height, bottom_in=0.36)
     return fig
 
 
@@ -186,42 +193,43 @@ def image_grid_mpl(
     history: RunHistory,
     run_dir: Path | str,
     preset: str | Preset = "single",
-    n_concepts: int = 4,
+    n_concepts: int | None = None,
     n_images: int = 5,
 ) -> Figure:
-    """Matplotlib twin of :func:`line_core.figures.image_grid`."""
-    rows = grid_rows(history, run_dir, n_concepts, n_images)
-    p = get_preset(preset)
-    n_cols = max([len(r.cells) for r in rows] + [n_images if rows else 1])
-    height = grid_height_in(len(rows), n_cols, p.width_in)
+    """Matplotlib twin of :func:`line_core.figures.image_grid` (same layout in inches)."""
+    rows, panels, width, height = prepare_grid(history, run_dir, preset, n_concepts, n_images)
     fig, p = _figure(preset, height)
-    cell = p.width_in / n_cols
-    row_in = HEADER_IN + cell + CAPTION_IN
-    for i, row in enumerate(rows):
-        top_in = height - i * row_in
-        y_text = (top_in - 0.02) / height
+    renderer = fig.canvas.get_renderer()
+    for row, panel in zip(rows, panels, strict=True):
+        y_text = 1.0 - (panel.top + 0.01) / height
         name = fig.text(
-            0.005, y_text, row.concept, fontsize=p.font_pt, weight="bold", va="top", ha="left"
+            panel.left / width,
+            y_text,
+            row.concept,
+            fontsize=p.font_pt,
+            weight="bold",
+            va="top",
+            ha="left",
         )
-        right = name.get_window_extent(fig.canvas.get_renderer()).x1 / fig.bbox.width
-        fig.text(right + 0.02, y_text, f"AUC {row.auc:.2f}", fontsize=p.font_pt, va="top")
-        for j, c in enumerate(row.cells):
-            pad = 0.03 * cell
-            bottom = top_in - HEADER_IN - cell
+        right = name.get_window_extent(renderer).x1 / fig.bbox.width
+        fig.text(right + 0.08 / width, y_text, f"AUC {row.auc:.2f}", fontsize=p.font_pt, va="top")
+        for cell, box in zip(row.cells, panel.cells, strict=False):
+            pad = 0.03 * box.size
+            bottom = height - box.top - box.size
             ax = fig.add_axes(
                 (
-                    (j * cell + pad) / p.width_in,
+                    (box.left + pad) / width,
                     (bottom + pad) / height,
-                    (cell - 2 * pad) / p.width_in,
-                    (cell - 2 * pad) / height,
+                    (box.size - 2 * pad) / width,
+                    (box.size - 2 * pad) / height,
                 )
             )
-            ax.imshow(np.asarray(thumbnail(c.path)), interpolation="nearest")
+            ax.imshow(np.asarray(thumbnail(cell.path)), interpolation="nearest")
             ax.set_axis_off()
             fig.text(
-                (j * cell + cell / 2) / p.width_in,
-                (bottom - 0.01) / height,
-                f"{c.activation:.2f}",
+                (box.left + box.size / 2) / width,
+                (bottom - 0.005) / height,
+                f"{cell.activation:.2f}",
                 fontsize=p.small_pt,
                 ha="center",
                 va="top",
@@ -232,7 +240,7 @@ def image_grid_mpl(
 def poly_map_mpl(report: PolysemanticityReport, preset: str | Preset = "single") -> Figure:
     """Matplotlib twin of :func:`line_core.figures.poly_map`."""
     fig, p = _figure(preset, 3.0)
-    ax = fig.add_axes((0.06, 0.06, 0.78, 0.72))
+    ax = fig.add_axes((0.07, 0.06, 0.74, 0.72))
     points = report.points
     xy = np.array([[pt.x, pt.y] for pt in points]) if points else np.zeros((0, 2))
     span = float(np.ptp(xy, axis=0).max()) if len(xy) else 1.0
@@ -253,7 +261,7 @@ def poly_map_mpl(report: PolysemanticityReport, preset: str | Preset = "single")
         s=10,
         lw=0.3,
         ec="#7F7F7F",
-        label="other concepts",
+        label="_nolegend_",
     )
     for group in report.groups:
         pts = [pt for pt in points if pt.group == group.index]
@@ -271,7 +279,7 @@ def poly_map_mpl(report: PolysemanticityReport, preset: str | Preset = "single")
             s=22,
             lw=1.2,
             ec=colour,
-            label=f"G{group.index}: {label} ({group.best_auc:.2f})",
+            label=f"G{group.index} {label} ({group.best_auc:.2f})",
         )
         for pt in pts:
             text = pt.concept if len(pt.concept) <= 16 else pt.concept[:15] + "…"
@@ -293,43 +301,54 @@ def poly_map_mpl(report: PolysemanticityReport, preset: str | Preset = "single")
     ax.set_xlabel("semantic axis 1")
     ax.set_ylabel("semantic axis 2")
     _style_axes(ax, p)
-    cax = fig.add_axes((0.87, 0.15, 0.025, 0.55))
+    _top_legend(fig, ax, p, 3.0, bottom_in=0.22)
+    box = ax.get_position()
+    cax = fig.add_axes((box.x1 + 0.03, box.y0 + 0.1 * box.height, 0.025, 0.75 * box.height))
     bar = fig.colorbar(mappable, cax=cax)
     bar.set_label("AUC", fontsize=p.small_pt)
     bar.ax.tick_params(labelsize=p.small_pt, width=0.5, length=2)
     bar.outline.set_visible(False)
-    fig.legend(
-        loc="upper left",
-        bbox_to_anchor=(0.01, 0.995),
-        ncol=2,
-        fontsize=p.small_pt,
-        handletextpad=0.3,
-        columnspacing=0.8,
-        borderaxespad=0,
-    )
     return fig
 
 
 def layer_table_mpl(rows: Sequence[LayerRow], preset: str | Preset = "single") -> Figure:
     """Matplotlib twin of :func:`line_core.figures.layer_table`."""
-    fig, p = _figure(preset, table_height_in(len(rows)))
-    ax = fig.add_axes((0.01, 0.02, 0.98, 0.96))
+    grid = table_grid(rows)
+    fig, p = _figure(preset, grid.height_in)
+    ax = fig.add_axes((0.005, 0.02 / grid.height_in, 0.99, 1 - 0.04 / grid.height_in))
     ax.set_axis_off()
-    cells = [r.cells() for r in rows] or [[""] * len(COLUMNS)]
-    widths = np.array([1.6, 1.1, 0.6, 2.0, 0.8, 0.8, 1.0, 0.8])
-    table = ax.table(
-        cellText=cells,
-        colLabels=list(COLUMNS),
-        colWidths=list(widths / widths.sum()),
-        loc="upper center",
-        cellLoc="left",
-    )
-    table.auto_set_font_size(False)
-    table.set_fontsize(p.small_pt)
-    for (r, _), cell in table.get_celld().items():
-        cell.set_edgecolor(LIGHT_GREY)
-        cell.set_linewidth(0.5)
-        if r == 0:
-            cell.set_facecolor(LIGHT_GREY)
-            cell.get_text().set_weight("bold")
+    widths = np.array(grid.widths) / sum(grid.widths)
+    heights = [1] + grid.row_lines
+    total = sum(heights)
+    y = 1.0
+    for r, lines in enumerate(heights):
+        h = lines / total
+        x = 0.0
+        for c, width in enumerate(widths):
+            header = r == 0
+            text = grid.header[c] if header else "\n".join(grid.cells[r - 1][c])
+            ax.add_patch(
+                Rectangle(
+                    (x, y - h),
+                    width,
+                    h,
+                    fc=LIGHT_GREY if header else "white",
+                    ec=LIGHT_GREY,
+                    lw=0.5,
+                    transform=ax.transAxes,
+                )
+            )
+            right = FIGURE_ALIGN[c] == "right"
+            ax.text(
+                x + width - 0.01 if right else x + 0.01,
+                y - h / 2,
+                text,
+                ha="right" if right else "left",
+                va="center",
+                fontsize=p.small_pt,
+                weight="bold" if header else "normal",
+                transform=ax.transAxes,
+            )
+            x += width
+        y -= h
     return fig

@@ -84,9 +84,10 @@ def poly_map(
             )
     low = [p for p in points if p.group is None]
     fig.add_trace(_points(low, "other concepts", "#7F7F7F", small, text=False, preset=preset))
+    fig.data[-1].showlegend = False
     for group in report.groups:
         members_pts = [p for p in points if p.group == group.index]
-        name = f"G{group.index}: {_label(group.best_concept)} ({group.best_auc:.2f})"
+        name = f"G{group.index} {_label(group.best_concept)} ({group.best_auc:.2f})"
         fig.add_trace(_points(members_pts, name, group_colour(group.index), small, True, preset))
     fig.update_xaxes(title_text="semantic axis 1", showticklabels=False, ticks="", zeroline=False)
     fig.update_yaxes(title_text="semantic axis 2", showticklabels=False, ticks="", zeroline=False)
@@ -94,7 +95,7 @@ def poly_map(
         pad = 0.12 * (span or 1.0)
         fig.update_xaxes(range=[xy[:, 0].min() - pad, xy[:, 0].max() + pad])
         fig.update_yaxes(range=[xy[:, 1].min() - pad, xy[:, 1].max() + pad])
-    top_legend(fig)
+    top_legend(fig, preset, side_px=90)
     return finish(fig, preset, height_in=3.0, screen_height=480)
 
 
@@ -123,6 +124,8 @@ def _points(
                 "thickness": 7,
                 "len": 0.75,
                 "tickfont": {"size": small},
+                "tickvals": [0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
+                "tickformat": ".1f",
                 "outlinewidth": 0,
             },
         },

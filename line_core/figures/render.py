@@ -15,7 +15,8 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,16 @@ from line_core.figures.style import PNG_DPI, PX_PER_IN
 
 BROWSER_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 DEBIAN_CHROMIUM = "/usr/bin/chromium"
+
+
+def _file_mode() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+#: Mode of written files: what ``open()`` would give under the process umask (mkstemp gives 0600).
+FILE_MODE = _file_mode()
 
 
 @dataclass
@@ -56,6 +67,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -88,6 +100,40 @@ def _in_thread(make: Callable[[], Any]) -> Any:
     return result.get("value")
 
 
+@contextmanager
+def zero_margin_pdf() -> Iterator[None]:
+    """Make kaleido print PDFs without its 0.1 in page margins (restored on exit).
+
+    Kaleido 1.5 prints with ``marginTop`` etc. = 0.1 in on a page the size of the figure, so
+    Chromium shrinks the figure by ~6% and the bottom edge can be cut (seen here: the x-axis
+    title was clipped). With zero margins the PDF matches the PNG/SVG exactly (checked by
+    comparing rendered bounding boxes). If kaleido's private helper moves, nothing is patched.
+    """
+    try:
+        from kaleido._kaleido_tab import _devtools_utils as devtools
+    except ImportError:
+        yield
+        return
+    original = getattr(devtools, "print_pdf", None)
+    raise_error = getattr(devtools, "_raise_error", None)
+    if original is None or raise_error is None:
+        yield
+        return
+
+    async def print_pdf(tab: Any) -> str:
+        params = {"printBackground": True, "preferCSSPageSize": True, "pageRanges": "1"}
+        params |= {f"margin{side}": 0 for side in ("Top", "Bottom", "Left", "Right")}
+        response = await tab.send_command("Page.printToPDF", params=params)
+        raise_error(response)
+        return response.get("result", {}).get("data")
+
+    devtools.print_pdf = print_pdf
+    try:
+        yield
+    finally:
+        devtools.print_pdf = original
+
+
 def render_kaleido(jobs: Sequence[PlotlyJob], timeout: float = 90.0) -> list[Path]:
     """Render every job through ONE kaleido/Chromium session; returns the written paths."""
     import kaleido
@@ -105,14 +151,16 @@ def render_kaleido(jobs: Sequence[PlotlyJob], timeout: float = 90.0) -> list[Pat
                 written.append(job.path)
         return written
 
-    return _in_thread(batch)
+    with zero_margin_pdf():
+        return _in_thread(batch)
 
 
 def render_kaleido_oneshot(job: PlotlyJob) -> Path:
     """Render one job with a browser of its own (for timing comparisons)."""
     import kaleido
 
-    data = kaleido.calc_fig_sync(job.fig, opts=kaleido_opts(job.fig, job.fmt))
+    with zero_margin_pdf():
+        data = kaleido.calc_fig_sync(job.fig, opts=kaleido_opts(job.fig, job.fmt))
     write_atomic(job.path, data)
     return job.path
 
@@ -123,6 +171,7 @@ def save_mpl(fig: Figure, path: Path, fmt: str) -> Path:
     os.close(fd)
     try:
         fig.savefig(tmp, format=fmt, dpi=PNG_DPI, facecolor="white", metadata=_metadata(fmt))
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

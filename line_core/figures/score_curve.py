@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from line_core.figures.common import finish, font_sizes, top_legend
+from line_core.figures.common import finish, top_legend
 from line_core.figures.data import score_curve_data
 from line_core.figures.style import GREY, LIGHT_GREY, SOURCE_SYMBOLS, Preset, source_colour
 from line_core.history import RunHistory
@@ -19,7 +19,6 @@ def score_curve(history: RunHistory, preset: str | Preset | None = "single") -> 
     the mean ± sd AUC of seed-vocabulary (random) concepts.
     """
     data = score_curve_data(history)
-    _, small = font_sizes(preset)
     fig = go.Figure()
     iterations = [p.iteration for p in data.points] or [0]
     x_lo, x_hi = min(iterations) - 0.5, max(iterations) + 0.5
@@ -33,7 +32,7 @@ def score_curve(history: RunHistory, preset: str | Preset | None = "single") -> 
                 fillcolor=LIGHT_GREY,
                 line={"width": 0},
                 mode="lines",
-                name="random concepts (mean ± sd)",
+                name="random",
                 hoverinfo="skip",
             )
         )
@@ -60,7 +59,7 @@ def score_curve(history: RunHistory, preset: str | Preset | None = "single") -> 
                 marker={
                     "color": source_colour(source),
                     "symbol": SOURCE_SYMBOLS.get(source, "circle"),
-                    "size": 5 if preset is not None else 8,
+                    "size": (7 if source in ("user", "summary") else 5) * (1 if preset else 1.6),
                     "line": {"width": 0.4, "color": "#FFFFFF"},
                 },
                 error_y={
@@ -105,7 +104,8 @@ def score_curve(history: RunHistory, preset: str | Preset | None = "single") -> 
         [data.baseline[0] - data.baseline[1]] if data.baseline else []
     )
     y_lo = max(0.0, min(lows, default=0.0) - 0.05)
-    fig.update_yaxes(title_text="AUC", range=[y_lo, 1.02], showgrid=True, gridcolor="#EEEEEE")
-    top_legend(fig)
-    fig.update_layout(legend={"font": {"size": small}})
+    fig.update_yaxes(
+        title_text="AUC", range=[y_lo, 1.02], tickformat=".1f", showgrid=True, gridcolor="#EEEEEE"
+    )
+    top_legend(fig, preset)
     return finish(fig, preset, height_in=2.6)

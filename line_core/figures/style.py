@@ -119,12 +119,21 @@ def apply_paper_style(fig: go.Figure, preset: str | Preset, height_in: float) ->
         paper_bgcolor="#FFFFFF",
         plot_bgcolor="#FFFFFF",
         title=None,
-        margin={"l": 6, "r": 6, "t": 6, "b": 6},
+        # an explicit bottom margin: automargin of the x title is flaky in one-pass export
+        margin={"l": 6, "r": 6, "t": 6, "b": round(p.small_px * 1.5 + p.font_px * 1.6 + 8)},
         legend={"font": {"size": p.small_px}, "bgcolor": "rgba(255,255,255,0.8)"},
         hoverlabel={"font": {"size": p.font_px}},
     )
-    fig.update_xaxes(tickfont={"size": p.small_px}, title_font={"size": p.font_px}, automargin=True)
-    fig.update_yaxes(tickfont={"size": p.small_px}, title_font={"size": p.font_px}, automargin=True)
+    axis = {
+        "tickfont": {"size": p.small_px},
+        "title_font": {"size": p.font_px},
+        "automargin": True,
+        "ticklen": 3,
+        "tickwidth": 0.8,
+        "linewidth": 0.8,
+    }
+    fig.update_xaxes(**axis)
+    fig.update_yaxes(**axis)
     return fig
 
 

@@ -99,6 +99,10 @@ def groups_table(report: PolysemanticityReport) -> tuple[tuple[str, ...], list[l
     return GROUP_HEADER, rows
 
 
+#: LaTeX column alignment of :func:`runs_table`.
+RUNS_ALIGN = "llrlrrrr"
+
+
 def runs_table(rows: Sequence[LayerRow]) -> tuple[tuple[str, ...], list[list[str]]]:
     """The layer table's rows (one per run)."""
     return COLUMNS, [r.cells() for r in rows]

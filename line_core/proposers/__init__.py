@@ -1,5 +1,11 @@
-"""Concept proposers: the ConceptProposer protocol and its registry."""
+"""Concept proposers: the ConceptProposer protocol, its registry and the shipped backends.
 
+Registered names: ``lexicon`` (non-LLM baseline), ``hf:MODEL`` (any local transformers model),
+``smollm2`` / ``gemma3-270m`` (offline presets with the lexicon fallback; ``-raw`` without),
+``openai:BASE_URL/MODEL`` (any OpenAI-compatible server). Heavy libraries load on first use.
+"""
+
+from line_core.proposers import lexicon, local_llm, openai_http  # noqa: F401 - registration
 from line_core.proposers.base import (
     PROPOSERS,
     ConceptProposer,
@@ -7,5 +13,14 @@ from line_core.proposers.base import (
     ProposalRequest,
     ScoredConcept,
 )
+from line_core.proposers.novelty import NoveltyChecker, normalise
 
-__all__ = ["PROPOSERS", "ConceptProposer", "Proposal", "ProposalRequest", "ScoredConcept"]
+__all__ = [
+    "PROPOSERS",
+    "ConceptProposer",
+    "NoveltyChecker",
+    "Proposal",
+    "ProposalRequest",
+    "ScoredConcept",
+    "normalise",
+]

@@ -36,7 +36,7 @@ def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
 
         try:
             data: object = load_file(str(path), device="cpu")
-        except Exception as exc:  # noqa: BLE001 - any parse failure is a bad file
+        except Exception as exc:  # any parse failure means a bad file
             raise ConfigError(f"{path} is not a readable safetensors file: {exc}") from None
     else:
         try:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from PIL import Image
 from torch import nn
 
 from line_core.errors import ConfigError, MissingWeightsError
@@ -36,7 +38,7 @@ class HFPreprocess:
 
     processor: object
 
-    def __call__(self, images) -> torch.Tensor:  # noqa: ANN001 - Sequence[PIL.Image]
+    def __call__(self, images: Sequence[Image.Image]) -> torch.Tensor:
         """Process RGB images into one float batch."""
         rgb = [to_rgb(image) for image in images]
         return self.processor(images=rgb, return_tensors="pt")["pixel_values"]

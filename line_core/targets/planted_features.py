@@ -6,11 +6,12 @@ Everything is a known function of the pixels, computed at half resolution (112 x
   saturation and value; white / black by value), averaged over 2 x 2 blocks: fractions in [0, 1].
 * :class:`PatternMaps` - oriented band energy from analytic log-Gabor filters applied in the
   Fourier domain (4 orientations x 4 scales, summed over R, G, B so that e.g. yellow-on-white
-  stripes count), plus scale-normalised Hessian determinants for blobs. Per pixel:
-  horizontal / vertical / diagonal stripes = one orientation dominating the others;
-  checkerboard = both diagonals strong and both axes weak (an axis-aligned checkerboard has no
-  energy on the axes); polka dots = blob-like curvature (positive Hessian determinant) clearly
-  outweighing saddles. Each map is in [0, 1], roughly "how surely this pixel sits in the pattern".
+  stripes count). Per pixel: horizontal / vertical / diagonal stripes = one orientation
+  dominating the others; checkerboard = both diagonals strong and both axes weak at one scale
+  (an axis-aligned checkerboard's fundamental has no axis energy) with axis-aligned edges at a
+  finer scale (which a diagonal crosshatch lacks). Polka dots = normalised correlation with
+  centre-surround disk templates of a few radii, where no stripe / checker pattern dominates.
+  Each map is in [0, 1], roughly "how surely this pixel sits in the pattern".
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ HUE_RANGES = {
 }
 MIN_SATURATION = 0.4
 MIN_VALUE = 0.3
+#: Red needs a brighter value, so that brown and maroon (dark reds by hue) do not count.
+MIN_VALUE_BY_COLOUR = {"red": 0.7}
 PATTERNS = ("horizontal", "vertical", "diagonal", "checkerboard", "dots")
 WORK_SIZE = 112
 
@@ -69,7 +72,8 @@ class ColourMaps(nn.Module):
         for name in COLOURS[:7]:
             start, end = HUE_RANGES[name]
             in_range = (hue >= start) | (hue < end) if start > end else (hue >= start) & (hue < end)
-            masks.append(chromatic & in_range)
+            bright = value >= MIN_VALUE_BY_COLOUR.get(name, MIN_VALUE)
+            masks.append(chromatic & in_range & bright)
         masks.append((saturation < 0.15) & (value > 0.85))
         masks.append(value < 0.2)
         maps = torch.stack(masks, dim=1).float()
@@ -109,15 +113,27 @@ def log_gabor_bank(
     return bank.float()
 
 
-def hessian_bank(size: int, sigmas: tuple[float, ...]) -> torch.Tensor:
-    """Scale-normalised Gaussian second-derivative filters (xx, yy, xy), [S, 3, size, size]."""
-    fy, fx = _frequency_grid(size)
-    bank = torch.zeros(len(sigmas), 3, size, size, dtype=torch.float64)
-    for i, sigma in enumerate(sigmas):
-        gauss = torch.exp(-2 * math.pi**2 * sigma**2 * (fx**2 + fy**2)) * sigma**2
-        bank[i, 0] = -4 * math.pi**2 * fx**2 * gauss
-        bank[i, 1] = -4 * math.pi**2 * fy**2 * gauss
-        bank[i, 2] = -4 * math.pi**2 * fx * fy * gauss
+def dot_template_bank(size: int, radii: tuple[float, ...], surround: float = 2.0) -> torch.Tensor:
+    """Real spectra (rfft2 layout) of centre-surround dot templates and their windows.
+
+    Returns [R, 2, size, size // 2 + 1]: per radius r, a zero-mean template (disk of radius r
+    minus the annulus r .. ``surround`` * r, each normalised to unit mass) and the uniform window
+    over its support (for the local mean). Both kernels are real and even, so are their spectra.
+    """
+    centre = torch.arange(size, dtype=torch.float64) - size // 2
+    yy, xx = torch.meshgrid(centre, centre, indexing="ij")
+    radius = torch.sqrt(xx**2 + yy**2)
+    bank = torch.zeros(len(radii), 2, size, size // 2 + 1, dtype=torch.float64)
+    for i, r in enumerate(radii):
+        inner = (r + 0.5 - radius).clamp(0.0, 1.0)
+        support = (surround * r + 0.5 - radius).clamp(0.0, 1.0)
+        ring = support - inner
+        template = inner / inner.sum() - ring / ring.sum()
+        template = template / torch.sqrt((template**2).sum())  # unit norm
+        window = support / support.sum()
+        for j, kernel in enumerate((template, window)):
+            bank[i, j] = torch.fft.rfft2(torch.fft.ifftshift(kernel)).real
+        bank[i, 1] *= support.sum()  # window spectrum scaled so that it sums, not averages
     return bank.float()
 
 
@@ -143,23 +159,23 @@ class PatternMaps(nn.Module):
     def __init__(
         self,
         centre_freqs: tuple[float, ...] = (1 / 4, 1 / 8, 1 / 16, 1 / 32),
-        blob_sigmas: tuple[float, ...] = (1.5, 2.5, 4.0, 6.0),
-        pad: int = 24,
+        dot_radii: tuple[float, ...] = (2.0, 2.75, 3.75, 5.0, 6.5, 8.5),
+        pad: int = 16,
         energy_floor: float = 2e-3,
-        blob_floor: float = 2e-2,
-        blob_ratio: float = 1.5,
+        dot_threshold: float = 0.75,
+        dot_floor: float = 2e-3,
+        dot_spread: int = 9,
     ) -> None:
         super().__init__()
         self.pad = pad
-        self.blob_sigmas = blob_sigmas
-        self.blob_ratio = blob_ratio
         self.energy_floor = energy_floor
-        self.blob_floor = blob_floor
+        self.dot_threshold = dot_threshold
+        self.dot_floor = dot_floor
+        self.dot_spread = dot_spread
         size = WORK_SIZE + 2 * pad
         orientations = (0.0, 45.0, 90.0, 135.0)
         self.register_buffer("gabor", log_gabor_bank(size, centre_freqs, orientations))
-        # Real, even filters: only the non-negative x frequencies are needed with rfft2.
-        self.register_buffer("hessian", hessian_bank(size, blob_sigmas)[..., : size // 2 + 1])
+        self.register_buffer("dots", dot_template_bank(size, dot_radii))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Pattern membership maps in [0, 1]."""
@@ -168,14 +184,14 @@ class PatternMaps(nn.Module):
         padded = F.pad(small, (self.pad,) * 4, mode="reflect")
         crop = (slice(None),) * 3 + (slice(self.pad, -self.pad),) * 2
         stripes = self._stripe_maps(torch.fft.fft2(padded), crop)
-        # Blobs where a stripe or checker pattern dominates are pattern artefacts, not dots.
-        dots = self._dot_map(torch.fft.rfft2(padded), crop)
-        dots = dots * (1.0 - stripes.amax(dim=1, keepdim=True))
+        # Dot-like spots where a stripe or checker pattern dominates are not polka dots.
+        dots = self._dot_map(padded, crop[1:]) * (1.0 - stripes.amax(dim=1, keepdim=True))
         return torch.cat([stripes, dots], dim=1)
 
     def _stripe_maps(self, spectrum: torch.Tensor, crop: tuple) -> torch.Tensor:
         best = None
-        for bank in self.gabor:  # one scale: [4 orientations, H, W]
+        finer_axis = None  # strongest axis-aligned share at any finer scale, per pixel
+        for bank in self.gabor:  # one scale: [4 orientations, H, W], finest first
             response = torch.fft.ifft2(spectrum[:, :, None] * bank[None, None])
             energy = torch.view_as_real(response[crop]).square().sum(dim=(1, -1))  # [N, 4, h, w]
             energy = _smooth(energy, 7)
@@ -183,31 +199,44 @@ class PatternMaps(nn.Module):
             total = energy.sum(dim=1) + self.energy_floor
             diag_hi, diag_lo = torch.maximum(e45, e135), torch.minimum(e45, e135)
             axis_hi = torch.maximum(e0, e90)
+            # A checkerboard's fundamental is two diagonal gratings (no axis energy), but its
+            # edges are axis-aligned at finer scales; a diagonal crosshatch has no such edges.
+            checker = (2 * F.relu(diag_lo - 2 * axis_hi) / total).clamp(max=1.0)
+            if finer_axis is None:
+                checker = torch.zeros_like(checker)
+            else:
+                checker = checker * (2 * finer_axis).clamp(max=1.0)
             maps = torch.stack(
                 [
                     F.relu(e90 - 2 * torch.stack([e0, e45, e135]).amax(0)) / total,
                     F.relu(e0 - 2 * torch.stack([e90, e45, e135]).amax(0)) / total,
                     F.relu(diag_hi - 2 * torch.maximum(axis_hi, diag_lo)) / total,
-                    (2 * F.relu(diag_lo - 2 * axis_hi) / total).clamp(max=1.0),
+                    checker,
                 ],
                 dim=1,
             )
             best = maps if best is None else torch.maximum(best, maps)
+            axis_share = (e0 + e90) / total
+            finer_axis = axis_share if finer_axis is None else torch.maximum(finer_axis, axis_share)
         return best
 
-    def _dot_map(self, spectrum: torch.Tensor, crop: tuple) -> torch.Tensor:
+    def _dot_map(self, padded: torch.Tensor, crop: tuple) -> torch.Tensor:
+        """Normalised correlation with centre-surround disk templates (max over radii)."""
+        size = padded.shape[-1]
+        values = torch.fft.rfft2(padded)
+        squares = torch.fft.rfft2(padded**2)
         best = None
-        for sigma, bank in zip(self.blob_sigmas, self.hessian, strict=True):
-            size = spectrum.shape[-2]
-            curvature = torch.fft.irfft2(spectrum[:, :, None] * bank[None, None], s=(size, size))
-            curvature = curvature[crop]
-            lxx, lyy, lxy = curvature.unbind(2)
-            det = (lxx * lyy - lxy**2).sum(dim=1, keepdim=True)
-            # A blob's centre (det > 0) is several times stronger than the saddle-like rim around
-            # it (det < 0); a checkerboard corner or a noise saddle is the other way round or
-            # even. Compare the strongest of each within a window that covers one blob's rim.
-            window = 2 * round(2.5 * sigma) + 1
-            peak, rim = _local_max(F.relu(det), window), _local_max(F.relu(-det), window)
-            dots = F.relu(peak - self.blob_ratio * rim) / (peak + self.blob_floor)
-            best = dots if best is None else torch.maximum(best, dots)
-        return best
+        for bank in self.dots:  # one radius: [template, window]
+            response = torch.fft.irfft2(values[:, :, None] * bank[None, None], s=(size, size))
+            local_sum_sq = torch.fft.irfft2(squares * bank[1][None, None], s=(size, size))
+            correlation, local_sum = response.unbind(dim=2)
+            count = bank[1][0, 0]
+            # Sum of squared deviations over the template support, per channel.
+            spread = (local_sum_sq - local_sum**2 / count).clamp(min=0.0)
+            # Each channel may have its own polarity (violet dots on red: G and B up, R down).
+            match = (correlation**2).sum(dim=1, keepdim=True)
+            energy = spread.sum(dim=1, keepdim=True)
+            ncc = torch.sqrt(match / (energy + self.dot_floor * count))[crop]
+            best = ncc if best is None else torch.maximum(best, ncc)
+        score = F.relu(best - self.dot_threshold) / (1.0 - self.dot_threshold)
+        return _local_max(score, self.dot_spread)

@@ -15,8 +15,7 @@ from functools import lru_cache
 Group = frozenset[str]
 
 RED: Group = frozenset(
-    "red reds reddish crimson scarlet ruby cherry vermilion vermillion carmine maroon "
-    "burgundy".split()
+    "red reds reddish crimson scarlet ruby cherry vermilion vermillion carmine".split()
 )
 GREEN: Group = frozenset("green greens greenish emerald lime jade chartreuse viridian".split())
 BLUE: Group = frozenset("blue blues bluish navy azure cobalt sapphire cerulean ultramarine".split())
@@ -35,7 +34,7 @@ STRIPES: Group = frozenset(
 )
 CHECKERBOARD: Group = frozenset(
     "checkerboard checkerboards checker checkers checkered chequer chequers chequered "
-    "chequerboard chessboard chess checks checked gingham".split()
+    "chequerboard chessboard chess checks checked".split()
 )
 DOTS: Group = frozenset(
     "dot dots dotted dotty polka polkadot polkadots spot spots spotted spotty circles".split()
@@ -74,7 +73,7 @@ def _colour(index: int, name: str, group: Group) -> PlantedUnit:
     return PlantedUnit(
         index,
         name,
-        f"fraction of {name} pixels (hue in the {name} range, saturation >= 0.4, value >= 0.3)",
+        f"fraction of {name} pixels (hue in the {name} range, saturated and not dark)",
         "colour",
         (name,),
         ((group,),),

@@ -17,7 +17,7 @@ def _class_names(model: object) -> list[str] | None:
 
         subset = infer_imagenet_subset(model)
         return ImageNetInfo(subset).label_descriptions() if subset else None
-    except Exception:  # noqa: BLE001 - class names are optional metadata
+    except Exception:  # class names are optional metadata
         return None
 
 

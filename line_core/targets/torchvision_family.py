@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from typing import Any
 
 import torch
 
@@ -26,7 +27,7 @@ def _classification_names() -> list[str]:
     return models.list_models(module=models)
 
 
-def _resolve_weights(name: str, weights: object):  # noqa: ANN202 - a torchvision WeightsEnum
+def _resolve_weights(name: str, weights: object) -> Any:  # a torchvision WeightsEnum member
     import torchvision.models as models
 
     if weights is None:

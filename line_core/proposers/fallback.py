@@ -1,0 +1,87 @@
+"""Lexicon fallback around an LLM proposer (what a tiny offline model needs to be useful).
+
+The LLM proposes first. The lexicon takes over, and the proposal says so (``source`` is
+"lexicon", the reasoning names the cause), when
+
+- every LLM candidate was a repeat, a near-duplicate or unparsable, or
+- the LLM's recent concepts keep scoring poorly: its last ``poor_streak`` proposals in the
+  history (since the lexicon last stepped in) all scored below the pool's median.
+
+After a fallback the LLM gets ``poor_streak`` fresh chances, so a weak model alternates with
+the lexicon rather than being switched off for good.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from line_core.proposers.base import Proposal, ProposalRequest
+from line_core.proposers.lexicon import LexiconProposer
+from line_core.proposers.llm import LLMProposer
+
+POOR_STREAK = 2
+
+
+class FallbackProposer:
+    """An LLM proposer that falls back to the lexicon on repeats or a poor-scoring streak."""
+
+    def __init__(
+        self, llm: LLMProposer, lexicon: LexiconProposer, *, poor_streak: int = POOR_STREAK
+    ) -> None:
+        self.llm = llm
+        self.lexicon = lexicon
+        self.poor_streak = poor_streak
+        self.name = llm.name
+
+    def __repr__(self) -> str:
+        return f"FallbackProposer({self.llm!r}, poor_streak={self.poor_streak})"
+
+    def poor_streak_reason(self, request: ProposalRequest) -> str | None:
+        """Why the LLM should sit this one out, or None (see the module docstring)."""
+        if self.poor_streak <= 0 or len(request.pool) < 2:
+            return None
+        trailing = []
+        for entry in reversed(request.history):
+            if entry.source.removeprefix("summary-") != "llm":
+                break
+            trailing.append(entry)
+        if len(trailing) < self.poor_streak:
+            return None
+        median = statistics.median(c.auc for c in request.pool)
+        recent = trailing[: self.poor_streak]
+        if all(c.auc < median for c in recent):
+            scores = ", ".join(f"'{c.concept}' {c.auc:.2f}" for c in reversed(recent))
+            return f"the LLM's last {len(recent)} concepts ({scores}) scored below the pool median"
+        return None
+
+    def propose(self, request: ProposalRequest) -> Proposal:
+        """The LLM's proposal, or a lexicon one tagged with the reason for falling back."""
+        reason = self.poor_streak_reason(request)
+        if reason is None:
+            attempt = self.llm.attempt(request)
+            if attempt.proposal is not None:
+                return attempt.proposal
+            reason = (
+                f"all {len(attempt.raw)} LLM samples were repeats or invalid"
+                f" ({_summarise(attempt.rejected)})"
+            )
+            raw, rejected = attempt.raw_text(), list(attempt.rejected)
+        else:
+            raw, rejected = "", []
+        proposal = self.lexicon.propose(request)
+        proposal.reasoning = f"lexicon fallback: {reason}. {proposal.reasoning}"
+        proposal.raw = raw
+        proposal.rejected = rejected + list(proposal.rejected)
+        return proposal
+
+
+def _summarise(rejected: list[str], limit: int = 3) -> str:
+    shown = "; ".join(rejected[:limit])
+    more = len(rejected) - limit
+    return shown + (f"; +{more} more" if more > 0 else "") if rejected else "no answers"
+
+
+def with_fallback(llm: LLMProposer, *, generator: Any = None, seed: int = 0) -> FallbackProposer:
+    """Wrap an LLM proposer with a lexicon proposer built for the same generator and seed."""
+    return FallbackProposer(llm, LexiconProposer(generator, seed))
