@@ -38,36 +38,31 @@ def main() -> None:
         layout="wide",
         initial_sidebar_state="expanded",
     )
+    # Each page's URL is its file name (explore is the root): /runs, /neuron, /compare, ...
     pages = {
         "Explain": [
-            st.Page("views/explore.py", title="Explore", icon=":material/play_circle:",
-                    url_path="explore", default=True),
+            st.Page("views/explore.py", title="Explore", icon=":material/play_circle:", default=True),
         ],
         "Browse": [
-            st.Page("views/runs.py", title="Runs", icon=":material/grid_view:", url_path="runs"),
-            st.Page("views/neuron.py", title="Neuron", icon=":material/neurology:",
-                    url_path="neuron"),
-            st.Page("views/compare.py", title="Compare", icon=":material/compare_arrows:",
-                    url_path="compare"),
-            st.Page("views/layers.py", title="Layer overview", icon=":material/table_rows:",
-                    url_path="layers"),
+            st.Page("views/runs.py", title="Runs", icon=":material/grid_view:"),
+            st.Page("views/neuron.py", title="Neuron", icon=":material/neurology:"),
+            st.Page("views/compare.py", title="Compare", icon=":material/compare_arrows:"),
+            st.Page("views/layers.py", title="Layer overview", icon=":material/table_rows:"),
         ],
         "Analyse": [
-            st.Page("views/polysemanticity.py", title="Polysemanticity", icon=":material/hub:",
-                    url_path="polysemanticity"),
-            st.Page("views/export.py", title="Export", icon=":material/download:",
-                    url_path="export"),
+            st.Page("views/polysemanticity.py", title="Polysemanticity", icon=":material/hub:"),
+            st.Page("views/export.py", title="Export", icon=":material/download:"),
         ],
     }
     page = st.navigation(pages)
     st.html(STYLE)
-    with st.sidebar:
-        st.caption(f"Runs folder: `{state.runs_dir()}`")
-        st.caption(
-            "LINE: a language model proposes a concept, a generator renders it, the unit's "
-            "activations are scored against a control set, and the loop repeats."
-        )
     page.run()
+    with st.sidebar:
+        st.caption(
+            f"Runs folder: `{state.runs_dir()}` · LINE: a language model proposes a concept, a "
+            "generator renders it, the unit's activations are scored against a control set, "
+            "and the loop repeats."
+        )
 
 
 main()

@@ -71,8 +71,7 @@ def activation_chart(records: Sequence[ScoredRecord], control: Sequence[float]) 
             )
         )
     fig.update_layout(
-        **chart_layout(height=max(220, 70 + 26 * len(names)), barmode="overlay"),
-        title_text="Activation on the pool's images vs control",
+        **chart_layout(height=max(220, 50 + 26 * len(names)), barmode="overlay"),
         xaxis_title="activation (mean ± SD; dots: images)",
         yaxis={"categoryorder": "array", "categoryarray": names, "automargin": True},
     )
@@ -133,7 +132,6 @@ def score_curve(
         )
     fig.update_layout(
         **chart_layout(height=360),
-        title_text="Score per iteration",
         xaxis={"title": "iteration", "dtick": 1, "rangemode": "tozero"},
         yaxis={"title": "AUC vs control (90% bootstrap CI)", "range": [0, 1.04]},
     )
@@ -158,7 +156,6 @@ def compare_curves(
         )
     fig.update_layout(
         **chart_layout(height=320),
-        title_text="Best AUC so far",
         xaxis={"title": "iteration", "dtick": 1},
         yaxis={"title": "AUC", "range": [0, 1.04]},
     )
@@ -209,7 +206,6 @@ def concept_map(points: Sequence[object], threshold: float) -> go.Figure:
         )
     fig.update_layout(
         **chart_layout(height=480),
-        title_text=f"Tried concepts (PCA of MiniLM embeddings) · threshold AUC {threshold:.2f}",
         xaxis={"title": "PC 1", "zeroline": False, "showticklabels": False},
         yaxis={"title": "PC 2", "zeroline": False, "showticklabels": False},
     )

@@ -8,12 +8,11 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from line_core.errors import LineError, MissingWeightsError, RunStoreError
+from line_core.errors import LineError, RunStoreError
 
 LOG = logging.getLogger("line.dashboard")
 
 _HINTS = {
-    MissingWeightsError: "Install or download what the message names, then try again.",
     RunStoreError: "Other runs are unaffected; pick another run or remove the broken folder.",
 }
 

@@ -21,6 +21,8 @@ from line_core.history import RunHistory
 
 POLL_SECONDS = 1.0
 FEED_IMAGES_ITERATIONS = 12
+CARD_IMAGE_WIDTH = 72
+POOL_COLUMNS = ("concept", "source", "AUC", "90% CI", "MAD", "iteration")
 STAGE_TEXT = {
     "propose": "proposing the next concept",
     "generate": "rendering images",
@@ -79,7 +81,8 @@ def metrics_row(hist: RunHistory, baseline: Baseline | None, total: int) -> None
     """Label, score with interval, baseline, progress, elapsed time."""
     best = state.best_record(hist)
     cols = st.columns([3, 2, 2, 1.4, 1.4])
-    cols[0].metric("Best label so far", best.concept if best else "—")
+    label = "Label" if hist.finished is not None else "Best label so far"
+    cols[0].metric(label, best.concept if best else "—")
     cols[1].metric(
         "AUC [90% CI]", f"{best.auc:.3f}" if best else "—",
         delta=f"[{best.auc_low:.2f}, {best.auc_high:.2f}]" if best else None, delta_color="off",
@@ -109,12 +112,13 @@ def latest_iteration(run_dir: Path, hist: RunHistory, baseline: Baseline | None)
             st.markdown(f"**Initial pool** · {len(pool)} concepts kept of "
                         f"{sum(1 for r in hist.records if r.iteration == 0)} scored")
             st.caption(score_line(pool[0], baseline) + f" · best: `{pool[0].concept}`")
-            record_images(run_dir, pool[0])
+            record_images(run_dir, pool[0], width=CARD_IMAGE_WIDTH)
         else:
             st.caption("Scoring the initial pool…")
         return
     record = proposed[-1]
-    record_card(run_dir, record, baseline, f"Iteration {record.iteration}")
+    record_card(run_dir, record, baseline, f"Iteration {record.iteration}",
+                width=CARD_IMAGE_WIDTH)
 
 
 def feed(run_dir: Path, hist: RunHistory, baseline: Baseline | None, key: str) -> None:
@@ -126,7 +130,7 @@ def feed(run_dir: Path, hist: RunHistory, baseline: Baseline | None, key: str) -
         title = f"Iteration {iteration}: {head.concept} · AUC {head.auc:.3f}"
         if len(records) > 1:
             title += f" (+{len(records) - 1} more)"
-        with st.expander(title, expanded=position == 0, key=f"{key}_it{iteration}"):
+        with st.expander(title, key=f"{key}_it{iteration}"):
             for record in records:
                 if position < FEED_IMAGES_ITERATIONS:
                     record_card(run_dir, record, baseline, record.concept)
@@ -163,22 +167,26 @@ def body(run_dir: Path, key: str) -> None:
         return
     left, right = st.columns([1, 1], gap="medium")
     with left:
+        st.markdown("**Score per iteration** · each concept's AUC with its 90% bootstrap "
+                    "interval, best so far, and the random-concept baseline (dashed, 5–95% band)")
         st.plotly_chart(
             charts.score_curve(hist.records, hist.best_so_far(), baseline),
             key=f"{key}_curve", config=PLOTLY_CONFIG,
         )
     with right:
         control = state.manifest(run_dir).get("control", {}).get("activations", [])
+        st.markdown("**Activation** · the pool's concepts (mean ± SD over their images, dots: "
+                    f"images) beside the control set ({len(control)} images, grey band)")
         st.plotly_chart(
             charts.activation_chart(hist.current_pool(), control),
             key=f"{key}_acts", config=PLOTLY_CONFIG,
         )
-    left, right = st.columns([1, 1], gap="medium")
+    left, right = st.columns([5, 7], gap="medium")
     with left, st.container(border=True):
         latest_iteration(run_dir, hist, baseline)
     with right:
         st.markdown("**Pool** (best first)")
-        records_table(hist.current_pool(), key=f"{key}_pool")
+        records_table(hist.current_pool(), key=f"{key}_pool", columns=POOL_COLUMNS)
     st.markdown("#### Iterations")
     feed(run_dir, hist, baseline, key)
 

@@ -63,11 +63,10 @@ def chart_layout(height: int = 320, **extra: Any) -> dict[str, Any]:
     """Common plotly layout: tight margins, readable fonts, no chart junk."""
     layout: dict[str, Any] = {
         "height": height,
-        "margin": {"l": 10, "r": 10, "t": 64, "b": 10},
+        "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
         "font": {"size": 13},
-        "title": {"x": 0, "xanchor": "left", "y": 0.98, "yanchor": "top", "font": {"size": 14}},
         "legend": {
-            "orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1,
+            "orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0,
             "title": None, "font": {"size": 12},
         },
         "hoverlabel": {"font_size": 12},

@@ -80,7 +80,7 @@ def record_images(
 
 
 def record_card(
-    run_dir: Path, record: ScoredRecord, baseline: Baseline | None, heading: str
+    run_dir: Path, record: ScoredRecord, baseline: Baseline | None, heading: str, width: int = 112
 ) -> None:
     """One scored concept: name, source, reasoning, score with interval and baseline, images."""
     verdict = beats_baseline(record, baseline)
@@ -89,7 +89,7 @@ def record_card(
     st.caption(f"proposed by {source_label(record.source)} · {score_line(record, baseline)}")
     if record.reasoning and record.reasoning not in ("seed", "control-class"):
         st.markdown(f"> {record.reasoning}")
-    record_images(run_dir, record)
+    record_images(run_dir, record, width=width)
 
 
 def records_frame(records: Sequence[ScoredRecord], pool: Sequence[str] = ()) -> pd.DataFrame:

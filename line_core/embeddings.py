@@ -106,3 +106,25 @@ def cached_count() -> int:
     """Number of texts in the embedding cache (for tests and diagnostics)."""
     with _lock:
         return len(_cache)
+
+
+def hashing_embed(texts: Sequence[str], dimension: int = 256) -> np.ndarray:
+    """A cheap, deterministic stand-in for ``embed``: hashed words and character trigrams.
+
+    Shares of common words and spellings drive its cosine, not meaning; tests inject it where
+    MiniLM's load time would dominate (the real model is tested separately).
+    """
+    import hashlib
+
+    out = np.zeros((len(texts), dimension), dtype=np.float32)
+    for row, text in enumerate(texts):
+        words = str(text).lower().split()
+        grams = words + [f"#{w[i : i + 3]}" for w in words for i in range(max(1, len(w) - 2))]
+        for gram in grams:
+            digest = hashlib.blake2b(gram.encode(), digest_size=8).digest()
+            index = int.from_bytes(digest[:4], "little") % dimension
+            out[row, index] += 2.0 if not gram.startswith("#") else 1.0
+        norm = np.linalg.norm(out[row])
+        if norm > 0:
+            out[row] /= norm
+    return out

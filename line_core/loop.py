@@ -162,7 +162,8 @@ class Explainer:
         for iteration in range(self.start_iteration, self.final_iteration + 1):
             self.timings = {}
             began = time.perf_counter()
-            yield from self.steering.handle_commands(iteration)
+            if iteration > 0:  # commands wait until the initial pool exists
+                yield from self.steering.handle_commands(iteration)
             if self.steering.stopped:
                 return
             if iteration == 0:
@@ -206,6 +207,7 @@ class Explainer:
             randoms = rng.sample(rest, min(RANDOM_INITIAL, len(rest)))
             return top + randoms, randoms, "control-class"
         vocabulary = list(dict.fromkeys(self.parts.generator.seed_concepts()))
+        vocabulary = [c for c in vocabulary if not self.steering.is_banned(c)]
         return vocabulary, [], "seed"
 
     def _initial_pool(self) -> Iterator[Event]:

@@ -81,14 +81,8 @@ def test_steering_commands_are_events(tmp_path):
     assert actions[0] == ("inject", "purple checkerboard; red")
     assert ("ban", "red") in actions
     user = [r for r in history.records if r.source == "user"]
-    assert [r.concept for r in user] == ["purple checkerboard"] or "red" in [
-        r.concept for r in user
-    ]
-    assert (
-        "red" not in history.current_pool_names()
-        if hasattr(history, "current_pool_names")
-        else True
-    )
+    assert [r.concept for r in user] == ["purple checkerboard"]  # "red" was a seed: not re-run
+    assert user[0].iteration == 0 and "purple checkerboard" in history.pools[0]
     assert all(r.concept != "red" for r in history.current_pool())
     # a resume does not apply the same commands again
     again = resume_run(store.run_dir)

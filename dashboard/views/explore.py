@@ -16,6 +16,7 @@ from line_core.errors import RunStoreError
 
 RUN_KEY = "ex_run"
 CHECK_KEY = "ex_check"
+RECENT = 8
 
 
 def attached_run() -> Path | None:
@@ -106,32 +107,43 @@ def setup_panel(expanded: bool) -> None:
 
 
 def run_header(run_dir: Path, run_state: state.RunState) -> None:
-    """Title, status badge and the run's buttons."""
+    """Title, status badge, settings and the run's buttons."""
     config = state.manifest(run_dir).get("config", {})
     layer, unit = config.get("layer"), config.get("neuron")
-    cols = st.columns([5, 1.1, 1.1, 1.3, 1.4], vertical_alignment="center")
-    with cols[0]:
-        st.markdown(
-            f"### {config.get('model')} · `{layer}` · unit {unit}",
-        )
+    key = state.run_key(run_dir)
+    st.markdown(f"### {config.get('model')} · `{layer}` · unit {unit}")
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         status_badge(run_state.status)
         st.caption(
             f"generator `{config.get('generator')}` · proposer `{config.get('proposer')}` · "
             f"control `{config.get('control')}` ({config.get('control_size')} images) · "
-            f"run `{state.run_key(run_dir)}`"
+            f"{config.get('images_per_concept')} images per concept · seed {config.get('seed')}"
+            + (" · review mode" if config.get("review") else "")
         )
-    with cols[1]:
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         run_controls(run_dir, run_state, "ex")
-    with cols[2]:
         if st.button("New run", key="ex_detach", icon=":material/add:",
-                     help="leave this run (it keeps running) and set up another"):
+                     help="leave this run (it keeps running in its worker) and set up another"):
             detach()
             st.rerun()
-    key = state.run_key(run_dir)
-    with cols[3]:
         page_link("neuron", "Neuron page", ":material/neurology:", run=key, layer=layer, unit=unit)
-    with cols[4]:
         page_link("poly", "Polysemanticity", ":material/hub:", run=key)
+        page_link("export", "Export", ":material/download:", run=key)
+
+
+def recent_runs() -> None:
+    """The latest runs with a link to follow each (a live one keeps running without a page)."""
+    runs = [s for s in state.summaries() if not s.error][:RECENT]
+    if not runs:
+        return
+    st.markdown("#### Recent runs")
+    for summary in runs:
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            status_badge(summary.status)
+            label = summary.label or "(no label yet)"
+            score = f" · AUC {summary.auc:.3f}" if summary.auc is not None else ""
+            page_link("explore", f"{label}{score} — {summary.title} · {summary.proposer}",
+                      ":material/play_circle:", run=summary.key)
 
 
 def render() -> None:
@@ -147,6 +159,7 @@ def render() -> None:
                 "minute.", icon=":material/waving_hand:",
             )
         setup_panel(expanded=True)
+        recent_runs()
         return
     try:
         hist = state.history(run_dir)
@@ -160,7 +173,7 @@ def render() -> None:
         review_box(run_dir, run_state.review_concept, hist.stage.iteration if hist.stage else 0)
     live.live_body(run_dir, run_state.live, key="ex_live")
     config = state.manifest(run_dir).get("config", {})
-    with st.container(border=True):
+    with st.sidebar, st.container(border=True):
         steer_panel(run_dir, hist, int(config.get("images_per_concept", 5)), key="ex_steer")
 
 

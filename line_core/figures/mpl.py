@@ -246,7 +246,7 @@ def poly_map_mpl(report: PolysemanticityReport, preset: str | Preset = "single")
     span = float(np.ptp(xy, axis=0).max()) if len(xy) else 1.0
     for group in report.groups:
         members = np.array([[pt.x, pt.y] for pt in points if pt.group == group.index])
-        ring = hull_outline(members, pad=0.04 * (span or 1.0))
+        ring = hull_outline(members, pad=0.05 * (span or 1.0))
         if ring is not None:
             colour = group_colour(group.index)
             ax.add_patch(Polygon(ring, closed=True, fc=colour, ec=colour, alpha=0.25, lw=1))

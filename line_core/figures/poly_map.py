@@ -68,7 +68,7 @@ def poly_map(
     fig = go.Figure()
     for group in report.groups:
         members = np.array([[p.x, p.y] for p in points if p.group == group.index])
-        ring = hull_outline(members, pad=0.04 * (span or 1.0))
+        ring = hull_outline(members, pad=0.05 * (span or 1.0))
         if ring is not None:
             fig.add_trace(
                 go.Scatter(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import statistics
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,18 +46,23 @@ def _embed(texts: Sequence[str]) -> np.ndarray:
     return embed(texts)
 
 
+Embedder = Callable[[Sequence[str]], np.ndarray]
+
+
 class _BaseVocabulary:
     """Vocabulary + ImageNet phrases with their (normalised-text) embeddings, built once."""
 
-    _shared: dict[tuple[str, ...], tuple[list[_Candidate], np.ndarray]] = {}
+    _shared: dict[tuple, tuple[list[_Candidate], np.ndarray]] = {}
     _lock = threading.Lock()
 
     @classmethod
-    def build(cls, vocabulary: Sequence[str], use_imagenet: bool) -> tuple[list[_Candidate], Any]:
+    def build(
+        cls, vocabulary: Sequence[str], use_imagenet: bool, embedder: Embedder
+    ) -> tuple[list[_Candidate], np.ndarray]:
         phrases = [(p, "vocabulary") for p in vocabulary]
         if use_imagenet:
             phrases += [(p, "imagenet") for p in imagenet_class_names()]
-        key = tuple(f"{o}:{p}" for p, o in phrases)
+        key = (id(embedder), *(f"{o}:{p}" for p, o in phrases))
         with cls._lock:
             if key not in cls._shared:
                 candidates: dict[str, _Candidate] = {}
@@ -68,7 +73,7 @@ class _BaseVocabulary:
                             concept, normalise(concept), origin
                         )
                 items = list(candidates.values())
-                cls._shared[key] = (items, _embed([c.key for c in items]))
+                cls._shared[key] = (items, embedder([c.key for c in items]))
             return cls._shared[key]
 
 
@@ -85,13 +90,15 @@ class LexiconProposer:
         use_imagenet: bool = True,
         vocabulary: Sequence[str] | None = None,
         checker: NoveltyChecker | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self.name = "lexicon"
         self.seed = seed
         self.explore = explore
         self.top_k = top_k
         self.use_imagenet = use_imagenet
-        self.checker = checker or NoveltyChecker()
+        self.embed = embedder or _embed
+        self.checker = checker or NoveltyChecker(embedder=self.embed)
         self._vocabulary = list(vocabulary) if vocabulary is not None else _vocabulary_of(generator)
         self._base: tuple[list[_Candidate], np.ndarray] | None = None
 
@@ -104,7 +111,7 @@ class LexiconProposer:
 
     def _candidates(self) -> tuple[list[_Candidate], np.ndarray]:
         if self._base is None:
-            self._base = _BaseVocabulary.build(self._vocabulary, self.use_imagenet)
+            self._base = _BaseVocabulary.build(self._vocabulary, self.use_imagenet, self.embed)
         return self._base
 
     # -- proposing -----------------------------------------------------------------------
@@ -137,9 +144,9 @@ class LexiconProposer:
         if not candidates:
             return None
         vectors = np.concatenate(
-            [_embed([c.key for c in mutations]), base_vectors[base_rows]], axis=0
+            [self.embed([c.key for c in mutations]), base_vectors[base_rows]], axis=0
         )
-        top_vectors = _embed([normalise(c.concept) for c in top])
+        top_vectors = self.embed([normalise(c.concept) for c in top])
         sims = vectors @ top_vectors.T
         if request.summary:
             scores = sims.min(axis=1)
@@ -179,7 +186,7 @@ class LexiconProposer:
         bad.discard("")
         if not bad:
             return np.zeros(len(vectors))
-        return np.maximum((vectors @ _embed(sorted(bad)).T).max(axis=1), 0.0)
+        return np.maximum((vectors @ self.embed(sorted(bad)).T).max(axis=1), 0.0)
 
     def _explore(
         self, request: ProposalRequest, rng: random.Random, pool: list[ScoredConcept]

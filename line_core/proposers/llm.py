@@ -57,6 +57,7 @@ class Sampling:
     top_p: float = 0.9
     max_new_tokens: int = 8
     schema: dict | None = None
+    stop: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class LLMSettings:
     top_p: float = 0.9
     max_new_tokens: int | None = None  # default: 8 (completion) or 160 (chat)
     retry: bool = True
+    show_forbidden: bool = True  # list recent tried concepts in completion prompts
 
     def sampling(self, retry: bool = False) -> Sampling:
         """Decoding settings; a completion retry samples hotter for variety."""
@@ -76,8 +78,9 @@ class LLMSettings:
         temperature = self.temperature
         if retry and self.style == "completion":
             temperature = min(1.0, temperature + 0.3)
-        schema = ANSWER_SCHEMA if self.style == "chat" else None
-        return Sampling(temperature, self.top_p, tokens, schema)
+        if self.style == "chat":
+            return Sampling(temperature, self.top_p, tokens, ANSWER_SCHEMA)
+        return Sampling(temperature, self.top_p, tokens, None, stop=("\n",))
 
 
 @dataclass
@@ -168,7 +171,9 @@ class LLMProposer:
             if retry and result.raw:
                 messages = retry_messages(messages, result.raw[-1], error)
             return self.backend.chat(messages, n=n, seed=seed, sampling=sampling)
-        prompt = completion_prompt(request, description, extra_avoid=result.repeats)
+        prompt = completion_prompt(
+            request, description, result.repeats, show_forbidden=settings.show_forbidden
+        )
         return self.backend.complete(prompt, n=n, seed=seed, sampling=sampling)
 
     def _round(

@@ -120,10 +120,15 @@ def combinations(first: str, second: str) -> list[Mutation]:
 
 
 def mutate(concepts: Sequence[str], patterns: Sequence[str] = _PATTERN_WORDS) -> list[Mutation]:
-    """All mutations of the given concepts (best first) plus combinations of the top two."""
+    """Mutations of the given concepts (best first) plus combinations of the top two.
+
+    Every concept gets colour swaps and modifier changes; the best also gets pattern swaps.
+    """
     out: list[Mutation] = []
-    for concept in concepts:
-        out += colour_swaps(concept) + pattern_swaps(concept, patterns) + modifier_changes(concept)
+    for rank, concept in enumerate(concepts):
+        out += colour_swaps(concept) + modifier_changes(concept)
+        if rank == 0:  # pattern swaps only for the best (they are the most numerous)
+            out += pattern_swaps(concept, patterns)
     if len(concepts) >= 2:
         out += combinations(concepts[0], concepts[1])
     seen: set[str] = set()

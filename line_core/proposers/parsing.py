@@ -48,6 +48,9 @@ _STOP_WORDS = frozenset(
     "in into if or but then than about just also very can could would should will may might "
     "my our your their his her has have had".split()
 )
+_NON_CONCEPTS = frozenset(
+    {"none", "null", "nothing", "unknown", "concept", "new concept", "answer", "n/a", "json"}
+)
 _JOINERS = frozenset({"and", "on", "with", "of"})
 _CONCEPT_KEYS = ("concept", "new_concept", "label", "answer")
 _REASON_KEYS = ("reasoning", "reason", "explanation", "rationale")
@@ -91,6 +94,8 @@ def _validate(text: str) -> tuple[str | None, str | None]:
     cleaned = _clean(text)
     if not cleaned or cleaned.lower() in {"a", "an", "the"}:
         return None, "the concept is empty"
+    if cleaned.lower() in _NON_CONCEPTS:
+        return None, f"'{cleaned}' is not a concept"
     words = cleaned.split()
     shown = cleaned if len(cleaned) <= 60 else cleaned[:57] + "..."
     if len(words) > MAX_WORDS:
@@ -172,6 +177,8 @@ def _first_line(text: str) -> str:
 
 def parse_answer(text: object) -> ParsedAnswer:
     """Parse raw model text into a validated concept and its reasoning (never raises)."""
+    if text is None:
+        return ParsedAnswer(None, "", "the answer is empty")
     try:
         return _parse(str(text)[:_MAX_INPUT])
     except Exception as exc:  # noqa: BLE001 - parsing must never raise

@@ -78,15 +78,22 @@ def _one_line(text: str) -> str:
 
 
 def completion_prompt(
-    request: ProposalRequest, description: str = "", extra_avoid: Iterable[str] = ()
+    request: ProposalRequest,
+    description: str = "",
+    extra_avoid: Iterable[str] = (),
+    show_forbidden: bool = True,
 ) -> str:
-    """The few-shot completion prompt; the model's continuation is the new concept."""
+    """The few-shot completion prompt; the model's continuation is the new concept.
+
+    The bounded tried list goes into the header, far from the completion point; base models
+    that copy whatever they see listed do better without it (``show_forbidden=False``).
+    """
     description = _one_line(description)[:COMPLETION_DESCRIPTION_CHARS]
-    avoid = shown_forbidden(request, extra=extra_avoid)
+    avoid = shown_forbidden(request, extra=extra_avoid) if show_forbidden else []
     template = load_template("completion_summary" if request.summary else "completion")
     return template.substitute(
         description=f"\n{description}" if description else "",
-        avoid=f"Tried before: {', '.join(avoid)}\n" if avoid else "",
+        avoid=f" Already tried, never repeat: {', '.join(avoid)}." if avoid else "",
         pool=format_pool_inline(ranked_pool(request)),
     ).rstrip()
 

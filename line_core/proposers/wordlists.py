@@ -26,8 +26,7 @@ SWAP_COLOURS: tuple[str, ...] = (
 PATTERNS: tuple[str, ...] = (
     "stripes", "lines", "dots", "polka dots", "checkerboard", "grid", "zigzag", "waves",
     "spiral", "rings", "circles", "squares", "triangles", "stars", "hexagons", "honeycomb",
-    "tiles", "bricks", "plaid", "crosshatch", "gradient", "spots", "speckles", "diamonds",
-    "hearts", "crosses", "blobs", "noise", "marble",
+    "tiles", "plaid", "crosshatch", "gradient", "spots", "diamonds",
 )  # fmt: skip
 
 ORIENTATIONS: tuple[str, ...] = ("horizontal", "vertical", "diagonal")

@@ -102,7 +102,8 @@ class PlantedModel(nn.Module):
 def planted() -> Target:
     """The planted model as a Target (default unit 0, "red")."""
     units = planted_units()
-    assert len(units) == len(UNIT_RECIPES)
+    if len(units) != len(UNIT_RECIPES):
+        raise RuntimeError("planted_units() and UNIT_RECIPES disagree")  # a programming error
     return Target(
         name="planted",
         model=PlantedModel().eval(),

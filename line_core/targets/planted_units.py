@@ -86,9 +86,13 @@ def _pattern(index: int, name: str, groups: tuple[Group, ...], how: str) -> Plan
     )
 
 
-@lru_cache(maxsize=1)
-def planted_units() -> tuple[PlantedUnit, ...]:
+def planted_units() -> list[PlantedUnit]:
     """The planted units in index order (index = unit of the ``units`` layer)."""
+    return list(_planted_units())
+
+
+@lru_cache(maxsize=1)
+def _planted_units() -> tuple[PlantedUnit, ...]:
     return (
         _colour(0, "red", RED),
         _colour(1, "green", GREEN),
@@ -119,7 +123,12 @@ def planted_units() -> tuple[PlantedUnit, ...]:
             (CHECKERBOARD,),
             "a checkerboard (both diagonal band energies, no axis energy)",
         ),
-        _pattern(9, "polka dots", (DOTS,), "polka dots (blob-like curvature outweighing saddles)"),
+        _pattern(
+            9,
+            "polka dots",
+            (DOTS,),
+            "polka dots (round spots matching a centre-surround disk template)",
+        ),
         PlantedUnit(
             10,
             "yellow horizontal stripes",
@@ -157,7 +166,7 @@ def planted_units() -> tuple[PlantedUnit, ...]:
 
 def planted_unit(index_or_concept: int | str) -> PlantedUnit:
     """Look a planted unit up by index or by its concept phrase."""
-    for unit in planted_units():
+    for unit in _planted_units():
         if index_or_concept in (unit.index, unit.concept):
             return unit
     raise KeyError(index_or_concept)

@@ -1,0 +1,199 @@
+"""Polysemanticity, label novelty and run comparison on synthetic runs (real MiniLM where slow)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from run_fixtures import trigram_embedder, write_run
+
+from line_core.analysis import (
+    POLYSEMANTICITY_DEFINITION,
+    PolyConfig,
+    compare_runs,
+    label_novelty,
+    polysemanticity,
+)
+from line_core.analysis.polysemanticity import (
+    combined_distance,
+    effective_number,
+    response_distance,
+    semantic_map,
+)
+from line_core.errors import ConfigError
+from line_core.figures.data import control_from_manifest
+from line_core.history import RunHistory, ScoredRecord, build_history
+from line_core.store import RunStore
+
+EQUAL_LEVELS = {"vertical stripes": 4.5, "vertical bars": 4.4}
+
+
+def _load(run_dir):
+    store = RunStore.open(run_dir)
+    return build_history(store.events()), control_from_manifest(store.manifest())
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    return {
+        "mono": _load(write_run(root, "mono")),
+        "or": _load(write_run(root, "or")),
+        "or_equal": _load(write_run(root, "or", level_overrides=EQUAL_LEVELS)),
+    }
+
+
+def _record(concept: str, auc: float, acts: list[float]) -> ScoredRecord:
+    return ScoredRecord(
+        0,
+        concept,
+        "llm",
+        auc,
+        1.0,
+        float(np.mean(acts or [0])),
+        0.01,
+        auc - 0.05,
+        min(auc + 0.05, 1.0),
+        acts,
+        [f"images/{concept}{i}.png" for i in range(len(acts))],
+    )
+
+
+# -- real MiniLM: the calibration cases ----------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize("use_control", [False, True])
+def test_monosemantic_history_is_one_group(runs, use_control):
+    history, control = runs["mono"]
+    report = polysemanticity(history, control=control if use_control else None)
+    assert {"red", "crimson", "red stripes", "scarlet dots"} <= set(report.high_concepts)
+    assert report.n_groups == 1
+    assert report.score == pytest.approx(1.0)
+    assert report.groups[0].best_concept in {"red", "red color"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["or", "or_equal"])
+@pytest.mark.parametrize("use_control", [False, True])
+def test_or_history_is_two_groups(runs, kind, use_control):
+    history, control = runs[kind]
+    report = polysemanticity(history, control=control if use_control else None)
+    groups = sorted(sorted(g.concepts) for g in report.groups)
+    assert groups == [["crimson", "red"], ["vertical bars", "vertical stripes"]]
+    assert report.score == pytest.approx(2.0, abs=0.02)
+    assert report.groups[0].best_auc >= report.groups[1].best_auc
+
+
+@pytest.mark.slow
+def test_polysemanticity_is_deterministic(runs):
+    history, control = runs["or"]
+    first = polysemanticity(history, control=control).to_dict()
+    second = polysemanticity(history, control=control).to_dict()
+    assert first == second
+
+
+@pytest.mark.slow
+def test_label_novelty_with_minilm():
+    vocabulary = ["zebra", "goldfish", "fire engine", "tabby cat"]
+    near = label_novelty("striped horse", vocabulary)
+    assert near.nearest == "zebra"
+    far = label_novelty("vertical stripes", vocabulary)
+    assert far.novelty > near.novelty
+    exact = label_novelty("Goldfish", vocabulary)
+    assert (exact.nearest, exact.similarity, exact.novelty) == ("goldfish", 1.0, 0.0)
+
+
+# -- fast: structure of the report with a cheap embedder ----------------------------------
+def test_report_structure(runs):
+    history, _ = runs["or"]
+    report = polysemanticity(history, embedder=trigram_embedder)
+    assert report.definition == POLYSEMANTICITY_DEFINITION
+    assert report.threshold == pytest.approx(max(report.best_auc - 0.1, 0.6))
+    assert report.n_groups == len(report.groups) >= 1
+    assert sum(g.share for g in report.groups) == pytest.approx(1.0)
+    # every tried concept is on the map once; only high scorers carry a group
+    names = [p.concept for p in report.points]
+    assert len(names) == len(set(names)) == len({r.concept for r in history.records})
+    assert {p.concept for p in report.points if p.group is not None} == set(report.high_concepts)
+    # group images: existing paths of the group's concepts, most activating first
+    for group in report.groups:
+        acts = [img.activation for img in group.images]
+        assert acts == sorted(acts, reverse=True)
+        assert {img.concept for img in group.images} <= set(group.concepts)
+        assert all(img.path.startswith("images/") for img in group.images)
+    assert report.to_dict()["n_groups"] == report.n_groups
+
+
+def test_threshold_is_configurable(runs):
+    history, _ = runs["or"]
+    strict = polysemanticity(history, PolyConfig(margin=0.0), embedder=trigram_embedder)
+    assert all(c in {"red", "crimson"} for c in strict.high_concepts)  # AUC 1.0 only
+    loose = polysemanticity(history, PolyConfig(margin=0.5, min_auc=0.0), embedder=trigram_embedder)
+    assert len(loose.high_concepts) > len(strict.high_concepts)
+
+
+def test_empty_history_and_no_high_scorer():
+    empty = polysemanticity(RunHistory(), embedder=trigram_embedder)
+    assert (empty.n_groups, empty.score, empty.points) == (0, 0.0, [])
+    weak = RunHistory(records=[_record("grey", 0.55, [0.1, 0.2])])
+    report = polysemanticity(weak, embedder=trigram_embedder)
+    assert report.n_groups == 0 and report.score == 0.0
+    assert len(report.points) == 1 and report.points[0].group is None
+
+
+def test_effective_number():
+    assert effective_number([0.5]) == pytest.approx(1.0)
+    assert effective_number([0.5, 0.5]) == pytest.approx(2.0)
+    assert 1.0 < effective_number([0.5, 0.1]) < 2.0
+    assert effective_number([]) == 0.0
+
+
+def test_response_distance_compares_distributions_not_pairs():
+    same = [1.0, 2.0, 3.0, 4.0, 5.0]
+    records = [
+        _record("a", 1.0, same),
+        _record("b", 1.0, same[::-1]),  # same distribution, other image order
+        _record("c", 1.0, [v + 2 for v in same]),
+        _record("d", 1.0, []),
+    ]
+    d = response_distance(records, baseline=0.0)
+    assert d[0, 1] == pytest.approx(0.0)
+    assert 0.0 < d[0, 2] <= 1.0
+    assert math.isnan(d[0, 3])
+    text = np.eye(4)
+    mixed = combined_distance(text, d, text_weight=0.8)
+    assert mixed[0, 3] == pytest.approx(1.0)  # text only where activations are missing
+    assert mixed[0, 1] == pytest.approx(0.8)
+
+
+def test_semantic_map_is_deterministic_and_sign_fixed():
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(6, 8))
+    a = semantic_map(vectors)
+    b = semantic_map(-vectors)  # flipping every embedding must not mirror the map randomly
+    assert a.shape == (6, 2)
+    assert np.allclose(a, semantic_map(vectors.copy()))
+    assert np.allclose(np.abs(a), np.abs(b))
+    assert semantic_map(vectors[:1]).shape == (1, 2)
+
+
+def test_label_novelty_fast_paths():
+    result = label_novelty("red", ["Red", "blue"], embedder=trigram_embedder)
+    assert result.similarity == 1.0 and result.nearest == "Red"
+    other = label_novelty("reddish", ["red", "zebra"], embedder=trigram_embedder)
+    assert other.nearest == "red" and 0 < other.novelty < 1
+    with pytest.raises(ConfigError):
+        label_novelty("x", [], embedder=trigram_embedder)
+
+
+def test_compare_runs(runs):
+    mono, _ = runs["mono"]
+    poly, _ = runs["or"]
+    result = compare_runs(mono, poly, embedder=trigram_embedder)
+    assert result.label_a in {"red", "red color"} and result.label_b in {"red", "crimson"}
+    assert {"red", "crimson", "blue sky"} <= set(result.shared_concepts)
+    assert 0 < result.jaccard < 1
+    assert result.semantic_overlap >= result.jaccard * 0.5
+    assert result.curve_a[0][0] == 0 and len(result.curve_a) == len(mono.completed)
+    assert all(b >= a for (_, a), (_, b) in zip(result.curve_b, result.curve_b[1:], strict=False))
+    assert result.n_concepts_a == len({r.concept for r in mono.records})
