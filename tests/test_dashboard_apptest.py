@@ -182,6 +182,15 @@ def _history(run_dir: Path):
     return build_history(RunStore.open(run_dir).events())
 
 
+def _finished(run_dir: Path):
+    """A condition for _wait: the run finished, its worker exited, the page says so."""
+    return lambda at: (
+        _history(run_dir).finished is not None
+        and not worker_alive(run_dir)
+        and "**finished** in" in texts(at)
+    )
+
+
 def _stop_worker(run_dir: Path) -> None:
     pid = worker_pid(run_dir)
     if pid and worker_alive(run_dir):
@@ -215,7 +224,7 @@ def test_explore_runs_live_and_a_user_concept_enters_the_pool(started):
     assert not at.exception
     commands = RunStore(run_dir).commands()
     assert commands and commands[-1]["action"] == "inject"
-    _wait(at, lambda a: "finished" in texts(a))
+    _wait(at, _finished(run_dir))
     assert_clean(at)
     history = _history(run_dir)
     user = [r for r in history.records if r.source == "user"]
@@ -230,14 +239,14 @@ def test_explore_runs_live_and_a_user_concept_enters_the_pool(started):
 
 def test_explore_steer_a_finished_run_ban_and_rescore(started):
     at, run_dir = started
-    _wait(at, lambda a: "finished" in texts(a))
+    _wait(at, _finished(run_dir))
     best = _history(run_dir).best().concept
     at.selectbox(key="ex_steer_rescore_concept").select(best)
     at.number_input(key="ex_steer_rescore_n").set_value(6)
     next(b for b in at.button if b.label == "Re-score").click().run()
     assert not at.exception
-    _wait(at, lambda a: any(
-        x.action == "rescore" for x in _history(run_dir).actions) and "finished" in texts(a))
+    _wait(at, lambda a: any(x.action == "rescore" for x in _history(run_dir).actions)
+          and _finished(run_dir)(a))
     history = _history(run_dir)
     rescored = [r for r in history.records if r.concept == best]
     assert len(rescored) == 2 and len(rescored[-1].activations) == 6
@@ -306,7 +315,7 @@ def test_review_mode_waits_for_the_researcher(runs):
         _wait(at, lambda a: any(t.key == "review_1" for t in a.text_input))
         at.text_input(key="review_1").input("golden grid")
         next(b for b in at.button if b.label == "Accept").click().run()
-        _wait(at, lambda a: "finished" in texts(a))
+        _wait(at, _finished(run_dir))
         history = _history(run_dir)
         assert [r.concept for r in history.records if r.iteration == 1] == ["golden grid"]
         accept = [a for a in history.actions if a.action == "accept"]

@@ -126,20 +126,23 @@ def test_retry_tells_a_chat_model_what_was_wrong():
 
 
 def test_completion_retry_samples_hotter_and_lists_the_repeats():
-    backend = ScriptedBackend([" orange squares"] * 6, [" purple stars"] * 6)
-    proposal = _llm(backend).propose(_request())
+    backend = ScriptedBackend([" grey fog"] * 6, [" purple stars"] * 6)
+    request = _request()
+    request.forbidden |= {"grey fog", "red ring"}
+    proposal = _llm(backend).propose(request)
     assert proposal.concept == "purple stars"
     assert "after a retry" in proposal.reasoning
     second = backend.calls[1]
     assert second[4].temperature == pytest.approx(0.8)
-    assert "Already tried, never repeat: orange square" in second[1]
+    assert "Already tried, never repeat: grey fog, red ring." in second[1]
+    assert "Already tried, never repeat: grey fog, red ring." in backend.calls[0][1]
 
 
 def test_lenient_extraction_is_the_last_resort():
-    junk = "Here are my thoughts... the neuron likes: pink zigzag!!! 0.99 ### 12"
+    junk = "I think the answer is: yellow zigzag!!! 0.99 ### 12"
     backend = ScriptedBackend(["<concept></concept>" + junk])
     proposal = _llm(backend, style="chat", n_candidates=1).propose(_request())
-    assert proposal.concept == "pink zigzag"
+    assert proposal.concept == "yellow zigzag"
     assert "lenient extraction" in proposal.reasoning
 
 

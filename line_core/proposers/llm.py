@@ -92,6 +92,7 @@ class Attempt:
     raw: list[str] = field(default_factory=list)
     first_valid: str | None = None
     repeats: list[str] = field(default_factory=list)
+    unparsed: list[str] = field(default_factory=list)
 
     def raw_text(self) -> str:
         """All raw samples, numbered, bounded in length (for ``Proposal.raw``)."""
@@ -188,6 +189,7 @@ class LLMProposer:
         for text, answer in zip(texts, parsed, strict=True):
             if answer.concept is None:
                 result.rejected.append(f"invalid answer {_short(text)}: {answer.error}")
+                result.unparsed.append(text)
                 continue
             result.first_valid = result.first_valid or answer.concept
             reason = verdicts.get(answer.concept)
@@ -202,10 +204,16 @@ class LLMProposer:
 
     def _lenient(self, request: ProposalRequest, result: Attempt) -> Proposal | None:
         candidates: list[str] = []
-        for text in result.raw:
+        for text in result.unparsed:  # answers that parsed to a repeat are not mined
             candidates += [c for c in lenient_candidates(text) if c not in candidates]
         if not candidates:
             return None
+        top = [c.concept for c in ranked_pool(request)[:3]]
+        if top:  # prefer phrases near the best concepts over stray words
+            vectors = self.checker.embedder(candidates + top)
+            closeness = (vectors[: len(candidates)] @ vectors[len(candidates) :].T).max(axis=1)
+            order = sorted(range(len(candidates)), key=lambda i: -float(closeness[i]))
+            candidates = [candidates[i] for i in order]
         for concept, reason in zip(
             candidates, self.checker.check_many(candidates, request.forbidden), strict=True
         ):

@@ -211,7 +211,8 @@ def lenient_candidates(text: object, limit: int = 20) -> list[str]:
     try:
         found: list[str] = []
         for clause in re.split(r"[\n;,.|:\"'`{}\[\]()<>*#/]+", str(text)[:_MAX_INPUT]):
-            words = [w for w in clause.split() if w.strip("-").isalpha()]
+            words = [w.strip(_STRIP_CHARS + "!?-") for w in clause.split()]
+            words = [w for w in words if w.replace("-", "").isalpha()]
             words = [w for w in words if w.lower() not in _LABEL_WORDS]
             while words and words[0].lower() in _STOP_WORDS | _JOINERS:
                 words.pop(0)
