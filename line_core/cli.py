@@ -65,12 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_models(_: argparse.Namespace) -> int:
     """Print the model registry."""
-    from line_core.targets import TARGETS
+    from line_core.targets import describe_models
 
-    for entry in TARGETS.entries():
-        name = entry.name + (":NAME" if entry.takes_argument else "")
-        print(f"{name:24s} {entry.description}")
-    print(f"{'module:callable':24s} your own model: a module or path/to/file.py and a callable")
+    for spec, description in describe_models().items():
+        print(f"{spec:24s} {description}")
     return 0
 
 

