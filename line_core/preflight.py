@@ -93,8 +93,11 @@ def duplicate_layers(
 ) -> list[str]:
     """Layers (with as many units as ``layer``) whose activations equal ``layer``'s on ``images``.
 
-    One forward pass reads the chosen layer and up to ``neighbours`` same-width layers nearest
-    to it in module order (a wrong hook is almost always a neighbour).
+    The chosen layer and up to ``neighbours`` same-width layers nearest to it in module order
+    (a wrong hook is almost always a neighbour) are read in one forward pass per read-out. Two
+    layers count as the same only if they agree under the run's read-out AND under the spatial
+    (or token) max: a conv map and the global average pool after it agree on the mean by
+    construction, which is expected, not a wrong hook.
     """
     if layer not in layers or not images:
         return []
@@ -105,9 +108,13 @@ def duplicate_layers(
     candidates = same_width[:neighbours]
     if not candidates:
         return []
-    acts = multi_layer_activations(target, [layer, *candidates], images, reduction=reduction)
-    chosen = acts[layer]
-    return [n for n in candidates if same_activations(chosen, acts[n])]
+    found = candidates
+    for read_out in dict.fromkeys([reduction, "max"]):
+        if not found:
+            break
+        acts = multi_layer_activations(target, [layer, *found], images, reduction=read_out)
+        found = [n for n in found if same_activations(acts[layer], acts[n])]
+    return found
 
 
 def check_duplicate_layers(layer: str, duplicates: Sequence[str]) -> list[str]:

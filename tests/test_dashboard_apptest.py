@@ -323,3 +323,33 @@ def test_review_mode_waits_for_the_researcher(runs):
         assert json.loads((run_dir / "manifest.json").read_text())["config"]["review"] is True
     finally:
         _stop_worker(run_dir)
+
+
+def test_stop_resume_and_reattach_from_the_url(runs):
+    at = open_page(timeout=300)
+    at.selectbox(key="ex_model").select("planted").run(timeout=300)
+    at.selectbox(key="ex_layer").select("units").run()
+    at.number_input(key="ex_neuron").set_value(0)
+    at.number_input(key="ex_iterations").set_value(3)
+    at.button(key="ex_start").click().run(timeout=300)
+    # planted unit 0 (red) is silent on most control images: the pre-flight says so
+    assert any("mostly inactive" in w.value for w in at.warning)
+    at.button(key="ex_start_anyway").click().run(timeout=300)
+    assert_clean(at)
+    run_dir = runs / next(iter(os.listdir(runs)))
+    try:
+        _wait(at, lambda a: _history(run_dir).last_completed_iteration >= 0)
+        at.button(key="ex_stop").click().run()
+        _wait(at, lambda a: not worker_alive(run_dir) and any(b.key == "ex_resume" for b in a.button))
+        assert _history(run_dir).finished is None
+        # a new browser session (a reload) with the run in the URL reattaches to it
+        again = open_page(timeout=300, run=run_dir.name)
+        assert_clean(again)
+        assert "**stopped** after" in texts(again)
+        again.button(key="ex_resume").click().run()
+        _wait(again, _finished(run_dir))
+        history = _history(run_dir)
+        assert history.last_completed_iteration == 4  # 3 iterations + summary after iteration 0
+        assert [a.action for a in history.actions] == ["stop"]
+    finally:
+        _stop_worker(run_dir)

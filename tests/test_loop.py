@@ -172,3 +172,20 @@ def test_sigkill_mid_run_then_resume(tmp_path):
             per_iteration[r.iteration] = per_iteration.get(r.iteration, 0) + 1
     assert all(n == 1 for n in per_iteration.values())  # no iteration duplicated
     assert Path(json.loads(resumed.stdout.splitlines()[-1])["run_dir"]) == run_dir
+
+
+@pytest.mark.slow
+def test_default_unit_responds_to_what_the_renderer_draws(tmp_path):
+    """The offline default neuron must have something visible to explain (stars)."""
+    import numpy as np
+
+    from line_core.components import build_components
+
+    parts = build_components(ExplainConfig(runs_dir=str(tmp_path)))
+    images = parts.generator.generate("black stars", list(range(5)))
+    from line_core.probe import layer_activations
+    from line_core.scoring import score_activations
+
+    acts = layer_activations(parts.target, parts.layer, images)[:, parts.neuron]
+    score = score_activations(np.asarray(acts), parts.control.unit(parts.neuron))
+    assert score.auc > 0.9 and score.mad > 2.0

@@ -4,6 +4,7 @@ import json
 import logging
 
 import pytest
+from fake_openai_server import FakeOpenAIServer, Reply, closed_port, ok
 
 from line_core.embeddings import hashing_embed
 from line_core.errors import BackendError, ConfigError
@@ -11,7 +12,6 @@ from line_core.proposers import PROPOSERS, ProposalRequest, ScoredConcept, norma
 from line_core.proposers.llm import LLMProposer
 from line_core.proposers.novelty import NoveltyChecker
 from line_core.proposers.openai_http import split_spec
-from fake_openai_server import FakeOpenAIServer, Reply, closed_port, ok
 
 SECRET = "sk-test-very-secret-key"
 POOL = [ScoredConcept("yellow checkerboard", 0.91), ScoredConcept("orange squares", 0.8)]

@@ -365,7 +365,8 @@ def test_efficientnet_lite0_layers_and_class_names():
     assert layers["_conv_head"] == 1280 and layers["_fc"] == 1000
     assert layers["_blocks.15"] == 320 and layers["_conv_stem"] == 32
     assert "_swish" not in layers  # one activation module reused several times
-    assert (target.default_layer, target.default_neuron) == ("_conv_head", 779)
+    assert target.default_layer in layers
+    assert 0 <= target.default_neuron < layers[target.default_layer]
     check_unit(target, target.default_layer, target.default_neuron)
     assert len(target.class_names) == 1000 and target.class_names[285] == "Egyptian cat"
     assert len(set(target.class_names)) == 1000

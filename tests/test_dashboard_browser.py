@@ -1,0 +1,213 @@
+"""The dashboard end to end in a real headless Chromium (Debian's), against a real server.
+
+One live run of the offline default (2 iterations) is started from the page, watched, steered
+(a concept injected and scored into the pool), analysed (polysemanticity) and exported (PDF and
+SVG downloads). Every view is screenshotted to ``artifacts/screenshots/`` for a human to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from run_fixtures import write_run
+
+from line_core.history import build_history
+from line_core.store import RunStore, list_runs
+from line_core.worker import worker_alive, worker_pid
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync",
+]
+VIEWPORT = {"width": 1440, "height": 2000}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """A Streamlit server on 127.0.0.1 with two finished fixture runs in its runs folder."""
+    runs = tmp_path_factory.mktemp("browser") / "runs"
+    runs.mkdir()
+    write_run(runs, "mono")
+    write_run(runs, "or")
+    port = _free_port()
+    log = open(runs.parent / "server.log", "w")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
+         "--server.address", "127.0.0.1", "--server.port", str(port),
+         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env={**os.environ, "LINE_RUNS_DIR": str(runs)}, stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/_stcore/health", timeout=2)
+                break
+            except OSError:
+                if time.time() > deadline or process.poll() is not None:
+                    raise RuntimeError("the Streamlit server did not start") from None
+                time.sleep(0.3)
+        yield base, runs
+    finally:
+        for run_dir in list_runs(runs):
+            pid = worker_pid(run_dir)
+            if pid and worker_alive(run_dir):
+                os.kill(pid, signal.SIGTERM)
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+        server_log = (runs.parent / "server.log").read_text()
+        assert "Traceback" not in server_log, server_log[-3000:]
+
+
+@pytest.fixture(scope="module")
+def page(chromium_path, server):
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+        tab = context.new_page()
+        tab.set_default_timeout(120_000)
+        yield tab
+        context.close()
+        browser.close()
+
+
+def settle(tab, seconds: float = 1.5) -> None:
+    """Wait until no spinner shows, then a little longer for charts to draw."""
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if tab.locator("[data-testid='stSpinner']").count() == 0:
+            break
+        time.sleep(0.3)
+    time.sleep(seconds)
+
+
+def shot(tab, name: str) -> Path:
+    path = SHOTS / f"{name}.png"
+    tab.screenshot(path=str(path))
+    return path
+
+
+def main_text(tab) -> str:
+    return tab.locator("[data-testid='stMain']").inner_text()
+
+
+def assert_no_error(tab) -> None:
+    assert tab.locator("[data-testid='stException']").count() == 0
+    assert tab.locator("[data-testid='stAlertContentError']").count() == 0, main_text(tab)[:2000]
+
+
+def test_live_run_steer_analyse_export(server, page):
+    base, runs = server
+    page.goto(base + "/")
+    page.get_by_role("button", name="Start run").wait_for()
+    settle(page)
+    shot(page, "01_explore_setup")
+    iterations = page.get_by_label("Iterations")
+    iterations.fill("2")
+    iterations.press("Enter")
+    settle(page, 1.0)
+    page.get_by_role("button", name="Start run").click()
+
+    # the run is live: charts and images appear while it runs
+    page.wait_for_url("**run=*")
+    page.locator(".js-plotly-plot").first.wait_for(timeout=240_000)
+    live_text = main_text(page)
+    assert "**finished**" not in live_text and "finished in" not in live_text
+    assert page.locator("[data-testid='stImage'] img, [data-testid='stFullScreenFrame'] img").count() > 0
+    settle(page, 2.0)
+    shot(page, "02_explore_live")
+    run_key = page.url.split("run=")[1].split("&")[0]
+    run_dir = runs / run_key
+
+    # inject a concept from the sidebar while the run is live
+    page.get_by_label("Concepts to try").fill("yellow tiles")
+    page.get_by_role("button", name="Inject").click()
+    page.get_by_text("finished in", exact=False).first.wait_for(timeout=300_000)
+    page.get_by_text("proposed by you", exact=False).first.wait_for(timeout=60_000)
+    settle(page, 2.0)
+    assert_no_error(page)
+    shot(page, "03_explore_finished_with_injected_concept")
+    history = build_history(RunStore.open(run_dir).events())
+    injected = [r for r in history.records if r.source == "user"]
+    assert [r.concept for r in injected] == ["yellow tiles"]
+    entered = [p for i, p in sorted(history.pools.items()) if "yellow tiles" in p]
+    assert entered, "the injected concept never entered the pool"
+
+    # polysemanticity view of this run
+    page.get_by_role("link", name="Polysemanticity").first.click()
+    page.get_by_text("Polysemanticity score").wait_for(timeout=120_000)
+    settle(page, 2.0)
+    assert_no_error(page)
+    assert page.locator(".js-plotly-plot").count() >= 1
+    shot(page, "04_polysemanticity")
+
+    # export a PDF and an SVG and download both
+    page.goto(f"{base}/export?run={run_key}")
+    page.get_by_role("button", name="Export figures").click()
+    page.get_by_role("button").filter(has_text=".pdf (").first.wait_for(timeout=240_000)
+    settle(page, 2.0)
+    shot(page, "05_export")
+    files = {}
+    for suffix in ("pdf", "svg"):
+        button = page.get_by_role("button").filter(has_text=f".{suffix} (").first
+        with page.expect_download() as download:
+            button.click()
+        target = runs.parent / f"download.{suffix}"
+        download.value.save_as(target)
+        files[suffix] = target
+    assert files["pdf"].read_bytes()[:5] == b"%PDF-" and files["pdf"].stat().st_size > 2000
+    svg = files["svg"].read_text(errors="replace")
+    assert "<svg" in svg[:2000] and files["svg"].stat().st_size > 2000
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "expect"),
+    [
+        ("06_runs", "/runs", "runs folder"),
+        ("07_neuron", "/neuron", "Random-concept baseline"),
+        ("08_compare", "/compare", "Jaccard overlap"),
+        ("09_layers", "/layers", "Polysemanticity ="),
+    ],
+)
+def test_browse_views_render(server, page, name, path, expect):
+    base, _ = server
+    page.goto(base + path)
+    page.get_by_text(expect, exact=False).first.wait_for(timeout=120_000)
+    settle(page, 2.5)
+    assert_no_error(page)
+    shot(page, name)
+
+
+def test_bad_link_is_one_clear_error(server, page):
+    base, _ = server
+    page.goto(base + "/neuron?run=no-such-run")
+    page.get_by_text("was not found", exact=False).first.wait_for(timeout=60_000)
+    settle(page, 1.0)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert "Traceback" not in main_text(page)
+    shot(page, "10_bad_link")
