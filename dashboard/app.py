@@ -41,7 +41,9 @@ def main() -> None:
     # Each page's URL is its file name (explore is the root): /runs, /neuron, /compare, ...
     pages = {
         "Explain": [
-            st.Page("views/explore.py", title="Explore", icon=":material/play_circle:", default=True),
+            st.Page(
+                "views/explore.py", title="Explore", icon=":material/play_circle:", default=True
+            ),
         ],
         "Browse": [
             st.Page("views/runs.py", title="Runs", icon=":material/grid_view:"),

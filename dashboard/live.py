@@ -121,15 +121,30 @@ def latest_iteration(run_dir: Path, hist: RunHistory, baseline: Baseline | None)
                 width=CARD_IMAGE_WIDTH)
 
 
+def user_concepts(hist: RunHistory, baseline: Baseline | None) -> None:
+    """The researcher's own concepts (injected or edited) with their scores and pool status."""
+    mine = [r for r in hist.records if r.source == "user"]
+    if not mine:
+        return
+    pool = {r.concept for r in hist.current_pool()}
+    st.markdown("**Your concepts**")
+    for record in mine:
+        where = "in the pool" if record.concept in pool else "not in the pool"
+        st.caption(
+            f"`{record.concept}` · iteration {record.iteration} · {where} · "
+            f"{score_line(record, baseline)}"
+        )
+
+
 def feed(run_dir: Path, hist: RunHistory, baseline: Baseline | None, key: str) -> None:
     """Every iteration, newest first (images for the most recent ones)."""
     iterations = sorted({r.iteration for r in hist.records if r.iteration > 0}, reverse=True)
     for position, iteration in enumerate(iterations):
         records = [r for r in hist.records if r.iteration == iteration]
-        head = records[-1]
-        title = f"Iteration {iteration}: {head.concept} · AUC {head.auc:.3f}"
-        if len(records) > 1:
-            title += f" (+{len(records) - 1} more)"
+        title = f"Iteration {iteration}: " + " · ".join(
+            f"{r.concept} {r.auc:.3f}" + (" (you)" if r.source == "user" else "")
+            for r in records[:4]
+        ) + (f" · +{len(records) - 4} more" if len(records) > 4 else "")
         with st.expander(title, key=f"{key}_it{iteration}"):
             for record in records:
                 if position < FEED_IMAGES_ITERATIONS:
@@ -187,6 +202,7 @@ def body(run_dir: Path, key: str) -> None:
     with right:
         st.markdown("**Pool** (best first)")
         records_table(hist.current_pool(), key=f"{key}_pool", columns=POOL_COLUMNS)
+        user_concepts(hist, baseline)
     st.markdown("#### Iterations")
     feed(run_dir, hist, baseline, key)
 

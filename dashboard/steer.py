@@ -61,7 +61,7 @@ def steer_panel(run_dir: Path, hist: RunHistory, images_per_concept: int, key: s
     concepts = _concepts(hist)
     st.markdown("**Steer this run**")
     tabs = st.tabs(["Inject", "Edit", "Ban", "Re-score"])
-    with tabs[0], st.form(f"{key}_inject", border=False):
+    with tabs[0], st.form(f"{key}_inject", border=False, clear_on_submit=True):
         text = st.text_area(
             "Concepts to try", key=f"{key}_inject_text", height=80,
             placeholder="one per line or comma separated, e.g. yellow tiles, gold stripes",
@@ -79,7 +79,7 @@ def steer_panel(run_dir: Path, hist: RunHistory, images_per_concept: int, key: s
         for tab in tabs[1:]:
             tab.caption("Available once concepts are scored.")
         return
-    with tabs[1], st.form(f"{key}_edit", border=False):
+    with tabs[1], st.form(f"{key}_edit", border=False, clear_on_submit=True):
         old = st.selectbox("Concept", concepts, key=f"{key}_edit_old")
         new = st.text_input("New text", key=f"{key}_edit_new", placeholder="edited concept")
         if st.form_submit_button("Re-score edited", icon=":material/edit:"):

@@ -20,6 +20,14 @@ from line_core.events import (
     UserAction,
 )
 
+#: Sources of concepts not chosen for this neuron: their scores are the chance baseline.
+BASELINE_SOURCES = ("seed", "random-class")
+
+
+def source_kind(source: str) -> str:
+    """The display group of a source: 'summary-llm' -> 'summary', others unchanged."""
+    return "summary" if source.startswith("summary") else source
+
 
 @dataclass
 class ScoredRecord:

@@ -196,28 +196,34 @@ class Explainer:
         write_history_tables(self.store.run_dir, build_history(self.store.events()))
 
     # -- iteration 0 ---------------------------------------------------------------------
-    def _initial_candidates(self) -> tuple[list[str], list[str], str]:
-        """(candidates to score, those forced in at random, source) for the initial pool."""
+    def _initial_candidates(self) -> list[tuple[str, str]]:
+        """(concept, source) pairs to score for the initial pool.
+
+        With labelled control classes: the 5 classes of highest mean activation
+        ("control-class") plus 5 random others ("random-class", the chance baseline). Otherwise
+        the generator's whole seed vocabulary ("seed"); the pool keeps its top 5 + 5 random.
+        """
         rng = random.Random(derive_seed("initial", self.config.seed))
         class_means = self.parts.control.class_means(self.parts.neuron)
         if class_means:
             ranked = sorted(class_means, key=class_means.get, reverse=True)
-            top = ranked[:TOP_INITIAL]
             rest = ranked[TOP_INITIAL:]
             randoms = rng.sample(rest, min(RANDOM_INITIAL, len(rest)))
-            return top + randoms, randoms, "control-class"
+            return [(c, "control-class") for c in ranked[:TOP_INITIAL]] + [
+                (c, "random-class") for c in randoms
+            ]
         vocabulary = list(dict.fromkeys(self.parts.generator.seed_concepts()))
-        vocabulary = [c for c in vocabulary if not self.steering.is_banned(c)]
-        return vocabulary, [], "seed"
+        return [(c, "seed") for c in vocabulary if not self.steering.is_banned(c)]
 
     def _initial_pool(self) -> Iterator[Event]:
-        candidates, randoms, source = self._initial_candidates()
-        for concept in candidates:
+        candidates = self._initial_candidates()
+        for concept, source in candidates:
             yield self.emit(
                 ConceptProposed(iteration=0, concept=concept, source=source, reasoning=source)
             )
-        scored = yield from self.evaluate(candidates, source, iteration=0)
-        if source == "seed":  # score every seed concept; keep the top 5 plus 5 random others
+        concepts = [c for c, _ in candidates]
+        scored = yield from self.evaluate(concepts, [s for _, s in candidates], iteration=0)
+        if candidates and candidates[0][1] == "seed":  # keep the top 5 plus 5 random others
             ranked = sort_pool(scored)
             rng = random.Random(derive_seed("initial-random", self.config.seed))
             rest = ranked[TOP_INITIAL:]
@@ -313,11 +319,15 @@ class Explainer:
     def evaluate(
         self,
         concepts: Sequence[str],
-        source: str,
+        source: str | Sequence[str],
         iteration: int,
         n_images: int | None = None,
     ) -> Iterator[Event]:
-        """Render, store, forward and score concepts (one forward pass for all); returns entries."""
+        """Render, store, forward and score concepts (one forward pass for all); returns entries.
+
+        ``source`` is one source for all concepts or one per concept.
+        """
+        sources = [source] * len(concepts) if isinstance(source, str) else list(source)
         n_images = n_images or self.config.images_per_concept
         generator = self.parts.generator
         yield self.emit(
@@ -354,18 +364,18 @@ class Explainer:
         control = self.parts.control.unit(self.parts.neuron)
         entries = []
         offset = 0
-        for concept, _, images, paths in rendered:
+        for (concept, _, images, paths), concept_source in zip(rendered, sources, strict=True):
             values = np.asarray(acts[offset : offset + len(images)], dtype=np.float64)
             offset += len(images)
             with self._timed("score"):
                 score = score_activations(values, control, seed=derive_seed("boot", concept))
-            entry = self._remember(concept, source, score.auc, score.mad)
+            entry = self._remember(concept, concept_source, score.auc, score.mad)
             entries.append(entry)
             yield self.emit(
                 ConceptScored(
                     iteration=iteration,
                     concept=concept,
-                    source=source,
+                    source=concept_source,
                     auc=score.auc,
                     mad=score.mad,
                     mean_activation=score.mean_activation,

@@ -191,6 +191,12 @@ def _finished(run_dir: Path):
     )
 
 
+def default_unit() -> int:
+    from line_core.targets import load_target
+
+    return int(load_target("efficientnet_lite0").default_neuron)
+
+
 def _stop_worker(run_dir: Path) -> None:
     pid = worker_pid(run_dir)
     if pid and worker_alive(run_dir):
@@ -204,7 +210,7 @@ def started(runs):
     assert_clean(at)
     assert at.selectbox(key="ex_model").value == "efficientnet_lite0"
     assert at.selectbox(key="ex_layer").value == "_conv_head"
-    assert at.number_input(key="ex_neuron").value == 779
+    assert at.number_input(key="ex_neuron").value == default_unit()
     assert at.selectbox(key="ex_proposer").value == "lexicon"
     at.number_input(key="ex_iterations").set_value(2)
     at.button(key="ex_start").click().run(timeout=300)
@@ -301,7 +307,7 @@ def test_unit_out_of_range_in_the_url_is_an_error(runs):
     at = open_page(timeout=300, layer="_conv_head", unit="5000")
     assert not at.exception
     assert any("out of range" in e.value and "0..1279" in e.value for e in at.error)
-    assert at.number_input(key="ex_neuron").value == 779
+    assert at.number_input(key="ex_neuron").value == default_unit()
 
 
 def test_review_mode_waits_for_the_researcher(runs):
@@ -340,7 +346,8 @@ def test_stop_resume_and_reattach_from_the_url(runs):
     try:
         _wait(at, lambda a: _history(run_dir).last_completed_iteration >= 0)
         at.button(key="ex_stop").click().run()
-        _wait(at, lambda a: not worker_alive(run_dir) and any(b.key == "ex_resume" for b in a.button))
+        _wait(at, lambda a: not worker_alive(run_dir) and any(
+            b.key == "ex_resume" for b in a.button))
         assert _history(run_dir).finished is None
         # a new browser session (a reload) with the run in the URL reattaches to it
         again = open_page(timeout=300, run=run_dir.name)

@@ -138,7 +138,7 @@ def test_live_run_steer_analyse_export(server, page):
     page.locator(".js-plotly-plot").first.wait_for(timeout=240_000)
     live_text = main_text(page)
     assert "**finished**" not in live_text and "finished in" not in live_text
-    assert page.locator("[data-testid='stImage'] img, [data-testid='stFullScreenFrame'] img").count() > 0
+    assert page.locator("[data-testid='stMain'] img").count() > 0
     settle(page, 2.0)
     shot(page, "02_explore_live")
     run_key = page.url.split("run=")[1].split("&")[0]
@@ -148,7 +148,8 @@ def test_live_run_steer_analyse_export(server, page):
     page.get_by_label("Concepts to try").fill("yellow tiles")
     page.get_by_role("button", name="Inject").click()
     page.get_by_text("finished in", exact=False).first.wait_for(timeout=300_000)
-    page.get_by_text("proposed by you", exact=False).first.wait_for(timeout=60_000)
+    page.get_by_text("Your concepts").wait_for(timeout=60_000)
+    assert "yellow tiles" in main_text(page)
     settle(page, 2.0)
     assert_no_error(page)
     shot(page, "03_explore_finished_with_injected_concept")

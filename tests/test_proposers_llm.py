@@ -201,6 +201,12 @@ def test_fallback_after_a_poor_scoring_streak_then_the_llm_gets_new_chances():
     assert proposer.propose(_request(history=one_good)).source == "llm"
 
 
+def test_summary_requests_skip_the_poor_streak_rule():
+    proposer = _fallback(ScriptedBackend([" yellow grid"]))
+    poor = [ScoredConcept("a b", 0.1, 0.0, "llm"), ScoredConcept("c d", 0.1, 0.0, "llm")]
+    assert proposer.propose(_request(history=poor, summary=True)).source == "llm"
+
+
 def test_fallback_can_be_disabled_by_streak_zero():
     proposer = _fallback(ScriptedBackend([" yellow grid"]), poor_streak=0)
     poor = [ScoredConcept("a b", 0.1, 0.0, "llm"), ScoredConcept("c d", 0.1, 0.0, "llm")]

@@ -17,10 +17,7 @@ from PIL import Image
 
 from line_core.analysis.compare import best_so_far_curve
 from line_core.analysis.polysemanticity import unique_records
-from line_core.history import RunHistory, ScoredRecord
-
-#: Sources whose concepts are not chosen for this neuron: their mean AUC is the chance baseline.
-BASELINE_SOURCES = ("seed",)
+from line_core.history import BASELINE_SOURCES, RunHistory, ScoredRecord, source_kind
 
 
 @dataclass
@@ -107,13 +104,13 @@ def score_curve_data(history: RunHistory, jitter: float = 0.32) -> ScoreCurveDat
                     iteration + float(offset),
                     iteration,
                     r.concept,
-                    r.source,
+                    source_kind(r.source),
                     r.auc,
                     r.auc_low,
                     r.auc_high,
                 )
             )
-    summary = [r.iteration for r in history.records if r.source == "summary"]
+    summary = [r.iteration for r in history.records if source_kind(r.source) == "summary"]
     return ScoreCurveData(
         points=points,
         best=best_so_far_curve(history),
@@ -141,7 +138,9 @@ def pool_rows(
     pool = history.current_pool() or sorted(
         unique_records(history), key=lambda r: r.rank_key, reverse=True
     )
-    rows = [BarRow(r.concept, list(r.activations), r.auc, r.source) for r in pool[:limit]]
+    rows = [
+        BarRow(r.concept, list(r.activations), r.auc, source_kind(r.source)) for r in pool[:limit]
+    ]
     if control is not None and len(control) > 0:
         rows.append(
             BarRow(f"control (n={len(control)})", [float(v) for v in control], None, "control")

@@ -30,6 +30,7 @@ MPL_MARKERS = {
     "lexicon": "D",
     "user": "*",
     "seed": "s",
+    "random-class": "s",
     "control-class": "^",
     "summary": "X",
 }

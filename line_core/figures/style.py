@@ -40,6 +40,7 @@ SOURCE_COLOURS = {
     "user": OKABE_ITO["vermillion"],
     "seed": OKABE_ITO["sky_blue"],
     "control-class": OKABE_ITO["bluish_green"],
+    "random-class": OKABE_ITO["yellow"],
     "summary": OKABE_ITO["reddish_purple"],
 }
 SOURCE_SYMBOLS = {
@@ -48,6 +49,7 @@ SOURCE_SYMBOLS = {
     "user": "star",
     "seed": "square",
     "control-class": "triangle-up",
+    "random-class": "square",
     "summary": "x",
 }
 #: Sequential, colour-blind-safe scale for scores.

@@ -5,7 +5,8 @@ The LLM proposes first. The lexicon takes over, and the proposal says so (``sour
 
 - every LLM candidate was a repeat, a near-duplicate or unparsable, or
 - the LLM's recent concepts keep scoring poorly: its last ``poor_streak`` proposals in the
-  history (since the lexicon last stepped in) all scored below the pool's median.
+  history (since the lexicon last stepped in) all scored below the pool's median (not checked
+  for summary requests, whose pool is only the top 3).
 
 After a fallback the LLM gets ``poor_streak`` fresh chances, so a weak model alternates with
 the lexicon rather than being switched off for good.
@@ -39,8 +40,8 @@ class FallbackProposer:
 
     def poor_streak_reason(self, request: ProposalRequest) -> str | None:
         """Why the LLM should sit this one out, or None (see the module docstring)."""
-        if self.poor_streak <= 0 or len(request.pool) < 2:
-            return None
+        if self.poor_streak <= 0 or len(request.pool) < 2 or request.summary:
+            return None  # a summary request shows only the top 3: its median says nothing
         trailing = []
         for entry in reversed(request.history):
             if entry.source.removeprefix("summary-") != "llm":
