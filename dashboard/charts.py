@@ -162,6 +162,8 @@ def compare_curves(
     return fig
 
 
+#: Alternating label positions keep the labels of nearby points apart.
+LABEL_POSITIONS = ("top center", "bottom center", "middle right", "middle left")
 GROUP_SYMBOLS = ("diamond", "square", "triangle-up", "star", "pentagon", "hexagon", "cross")
 
 
@@ -191,7 +193,9 @@ def concept_map(points: Sequence[object], threshold: float) -> go.Figure:
             go.Scatter(
                 x=[p.x for p in members], y=[p.y for p in members], mode="markers+text",
                 name=f"group {group}", text=[p.concept for p in members],
-                textposition="top center", textfont={"size": 12},
+                textposition=[LABEL_POSITIONS[i % len(LABEL_POSITIONS)]
+                              for i in range(len(members))],
+                textfont={"size": 12},
                 marker={
                     **marker, "color": [p.auc for p in members], "size": 15,
                     "symbol": GROUP_SYMBOLS[(group - 1) % len(GROUP_SYMBOLS)],
@@ -206,7 +210,18 @@ def concept_map(points: Sequence[object], threshold: float) -> go.Figure:
         )
     fig.update_layout(
         **chart_layout(height=480),
-        xaxis={"title": "PC 1", "zeroline": False, "showticklabels": False},
-        yaxis={"title": "PC 2", "zeroline": False, "showticklabels": False},
+        xaxis={"title": "PC 1", "zeroline": False, "showticklabels": False,
+               "range": _padded([p.x for p in points], 0.15)},
+        yaxis={"title": "PC 2", "zeroline": False, "showticklabels": False,
+               "range": _padded([p.y for p in points], 0.1)},
     )
     return fig
+
+
+def _padded(values: Sequence[float], share: float) -> list[float] | None:
+    """An axis range with room for text labels at its ends."""
+    if not values:
+        return None
+    low, high = min(values), max(values)
+    pad = (high - low) * share or 1.0
+    return [low - pad, high + pad]

@@ -117,7 +117,8 @@ def latest_iteration(run_dir: Path, hist: RunHistory, baseline: Baseline | None)
             st.caption("Scoring the initial pool…")
         return
     record = proposed[-1]
-    record_card(run_dir, record, baseline, f"Iteration {record.iteration}",
+    kind = " (summary)" if record.source.startswith("summary") else ""
+    record_card(run_dir, record, baseline, f"Iteration {record.iteration}{kind}",
                 width=CARD_IMAGE_WIDTH)
 
 
@@ -182,16 +183,16 @@ def body(run_dir: Path, key: str) -> None:
         return
     left, right = st.columns([1, 1], gap="medium")
     with left:
-        st.markdown("**Score per iteration** · each concept's AUC with its 90% bootstrap "
-                    "interval, best so far, and the random-concept baseline (dashed, 5–95% band)")
+        st.markdown("**Score per iteration** · AUC with 90% bootstrap interval; dashed: "
+                    "random-concept baseline")
         st.plotly_chart(
             charts.score_curve(hist.records, hist.best_so_far(), baseline),
             key=f"{key}_curve", config=PLOTLY_CONFIG,
         )
     with right:
         control = state.manifest(run_dir).get("control", {}).get("activations", [])
-        st.markdown("**Activation** · the pool's concepts (mean ± SD over their images, dots: "
-                    f"images) beside the control set ({len(control)} images, grey band)")
+        st.markdown("**Activation** · pool concepts (mean ± SD, dots: images) vs "
+                    f"{len(control)} control images (grey)")
         st.plotly_chart(
             charts.activation_chart(hist.current_pool(), control),
             key=f"{key}_acts", config=PLOTLY_CONFIG,

@@ -72,11 +72,10 @@ def _url_unit(layers: dict[str, int]) -> None:
 
 
 def _use_found_unit() -> None:
-    selection = st.session_state.get("ex_found_table")
-    found = st.session_state.get(FOUND_KEY) or []
-    rows = getattr(getattr(selection, "selection", None), "rows", None) or []
-    if rows and rows[0] < len(found):
-        st.session_state[NEURON_KEY] = int(found[rows[0]]["unit"])
+    """Callback (runs before the unit widget is drawn): take the chosen unit."""
+    chosen = st.session_state.get("ex_found_pick")
+    if chosen is not None:
+        st.session_state[NEURON_KEY] = int(chosen)
 
 
 def find_neurons_panel(config: ExplainConfig) -> None:
@@ -101,15 +100,22 @@ def find_neurons_panel(config: ExplainConfig) -> None:
         if found:
             st.caption(
                 f"Units of `{config.layer}` ranked by AUC on "
-                f"'{st.session_state.get('ex_found_for')}' images vs the control set. "
-                "Select a row to use that unit."
+                f"'{st.session_state.get('ex_found_for')}' images vs the control set "
+                "(one forward batch for all units)."
             )
-            st.dataframe(
-                pd.DataFrame(found), hide_index=True, key="ex_found_table",
-                on_select=_use_found_unit, selection_mode="single-row", height=240,
+            table, pick = st.columns([3, 1])
+            table.dataframe(
+                pd.DataFrame(found), hide_index=True, key="ex_found_table", height=240,
                 column_config={"AUC": st.column_config.ProgressColumn(
                     "AUC", min_value=0.0, max_value=1.0, format="%.3f")},
             )
+            by_unit = {row["unit"]: row for row in found}
+            pick.selectbox(
+                "Unit", list(by_unit), key="ex_found_pick",
+                format_func=lambda u: f"{u} · AUC {by_unit[u]['AUC']:.3f}",
+            )
+            pick.button("Use this unit", key="ex_found_use", on_click=_use_found_unit,
+                        icon=":material/check:")
 
 
 def setup_form() -> ExplainConfig | None:
@@ -118,7 +124,7 @@ def setup_form() -> ExplainConfig | None:
     with top[0]:
         model = _entry_picker(
             "model", "Model", DEFAULTS.model, "ex_model",
-            "torchvision:resnet50 · my_pkg.models:build · /path/to/model.pt",
+            "torchvision:resnet50 · my_pkg.models:build · checkpoint:/path/to/model.pt",
         )
     if not model:
         top[1].info("Type a model spec to continue.", icon=":material/info:")

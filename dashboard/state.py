@@ -14,6 +14,7 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard.scores import random_baseline
 from line_core.errors import RunStoreError
 from line_core.history import RunHistory, ScoredRecord, build_history
 from line_core.store import COMMANDS, EVENTS, MANIFEST, RunStore, list_runs
@@ -152,6 +153,7 @@ class RunSummary:
     auc_low: float | None = None
     auc_high: float | None = None
     mad: float | None = None
+    baseline: float | None = None
     n_concepts: int = 0
     iterations_done: int = 0
     iterations_total: int = 0
@@ -188,6 +190,7 @@ def summarize(run_dir: Path) -> RunSummary:
         return RunSummary(key, run_dir, "?", "?", -1, "?", "?", "", "failed", error=str(exc))
     state = run_state(run_dir, hist)
     best = best_record(hist)
+    baseline = random_baseline(hist)
     started = hist.started
     total = int(config.get("iterations", 0)) + (1 if config.get("summary", True) else 0) + 1
     return RunSummary(
@@ -206,6 +209,7 @@ def summarize(run_dir: Path) -> RunSummary:
         auc_low=best.auc_low if best else None,
         auc_high=best.auc_high if best else None,
         mad=best.mad if best else None,
+        baseline=baseline.mean if baseline else None,
         n_concepts=len({r.concept.lower() for r in hist.records}),
         iterations_done=hist.last_completed_iteration + 1,
         iterations_total=total,

@@ -166,8 +166,13 @@ def run_picker(
     param: str = "run",
     label: str = "Run",
     default: str | None = None,
+    errors: object | None = None,
 ) -> state.RunSummary | None:
-    """A run selectbox synced with a URL query parameter (so the page has a stable link)."""
+    """A run selectbox synced with a URL query parameter (so the page has a stable link).
+
+    A URL naming an unknown run shows one ``st.error`` in ``errors`` (a container; default:
+    where the picker is) and falls back to another run.
+    """
     usable = [s for s in summaries if s.error is None]
     if not usable:
         st.info("No runs yet: start one on the **Explore** page.", icon=":material/info:")
@@ -180,7 +185,7 @@ def run_picker(
         if url_value in by_key:
             st.session_state[key] = url_value
         elif url_value:
-            st.error(
+            (errors or st).error(
                 f"Run '{url_value}' was not found in {state.runs_dir()}; showing another run.",
                 icon=":material/error:",
             )

@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from line_core.paths import cache_dir
+
 log = logging.getLogger(__name__)
 
 MARKER = "line_cache.json"
@@ -27,15 +29,9 @@ FORMAT_VERSION = 1
 _STALE_TEMP_SECONDS = 6 * 3600
 
 
-def cache_root() -> Path:
-    """Root of LINE's caches: ``$LINE_CACHE_DIR`` or ``~/.cache/line``."""
-    configured = os.environ.get("LINE_CACHE_DIR")
-    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "line"
-
-
 def models_dir() -> Path:
-    """Folder holding one sub-folder per converted model."""
-    return cache_root() / "models"
+    """Folder holding one sub-folder per converted model (created on demand)."""
+    return cache_dir("models")
 
 
 def _read_marker(folder: Path) -> dict | None:

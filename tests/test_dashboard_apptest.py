@@ -117,6 +117,41 @@ def test_corrupt_run_folder_is_one_error_and_nothing_changes(fixture_runs, runs)
     assert folder_digest(runs) == before
 
 
+def test_real_exemplars_from_a_control_folder(fixture_runs, tmp_path):
+    from PIL import Image
+
+    mono, _ = fixture_runs
+    manifest = json.loads((mono / "manifest.json").read_text())
+    n = manifest["control"]["size"]
+    folder = tmp_path / "control"
+    for cls in ("apples", "boats"):
+        (folder / cls).mkdir(parents=True)
+    for i in range(n):
+        cls = "apples" if i < n // 2 else "boats"
+        Image.new("RGB", (16, 16), (10 * (i % 25), 40, 90)).save(folder / cls / f"{i:03d}.png")
+    manifest["config"]["control"] = str(folder)
+    (mono / "manifest.json").write_text(json.dumps(manifest))
+    at = open_page("neuron", run=mono.name)
+    assert_clean(at)
+    captions = [c.value for c in at.caption]
+    assert any("responds to most (real photos)" in c for c in captions)
+    values = manifest["control"]["activations"]
+    top = max(values)
+    # the best exemplar is captioned with its class and the unit's top control activation
+    protos = [str(img.proto) for img in at.image]
+    assert any(f"act {top:.2f}" in p and ("apples ·" in p or "boats ·" in p) for p in protos)
+
+
+def test_rerun_of_an_unloadable_run_is_one_error(fixture_runs, runs):
+    mono, _ = fixture_runs
+    at = open_page("neuron", run=mono.name)
+    before = sorted(p.name for p in runs.iterdir())
+    at.button(key="nr_rerun").click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "synthetic" in at.error[0].value
+    assert sorted(p.name for p in runs.iterdir()) == before
+
+
 def test_compare_two_runs(fixture_runs):
     mono, other = fixture_runs
     at = open_page("compare", a=mono.name, b=other.name)
@@ -279,6 +314,11 @@ def test_find_neurons_ranks_units_and_picks_one(runs):
     assert len(found) == 15 and all(0 <= row["unit"] < 1280 for row in found)
     aucs = [row["AUC"] for row in found]
     assert aucs == sorted(aucs, reverse=True)
+    second = found[1]["unit"]
+    at.selectbox(key="ex_found_pick").select(second)
+    at.button(key="ex_found_use").click().run()
+    assert_clean(at)
+    assert at.number_input(key="ex_neuron").value == second
 
 
 @pytest.mark.parametrize(
@@ -358,5 +398,18 @@ def test_stop_resume_and_reattach_from_the_url(runs):
         history = _history(run_dir)
         assert history.last_completed_iteration == 4  # 3 iterations + summary after iteration 0
         assert [a.action for a in history.actions] == ["stop"]
+        # one click re-runs it from its manifest and lands on the comparison of the two
+        page = open_page("neuron", timeout=300, run=run_dir.name)
+        page.button(key="nr_rerun").click().run(timeout=300)
+        assert_clean(page)
+        again_dir = next(p for p in runs.iterdir() if p != run_dir)
+        try:
+            old = json.loads((run_dir / "manifest.json").read_text())["config"]
+            new = json.loads((again_dir / "manifest.json").read_text())["config"]
+            assert old == new
+            assert page.selectbox(key="cmp_b_run").value == again_dir.name
+            assert page.selectbox(key="cmp_a_run").value == run_dir.name
+        finally:
+            _stop_worker(again_dir)
     finally:
         _stop_worker(run_dir)

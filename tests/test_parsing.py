@@ -65,6 +65,7 @@ def test_validate_cleans(raw, clean):
         ("red_stripes", "letters"),
         ("a" * 40, "longer"),
         ("word " * 100, "characters long"),
+        ("blue blue", "repeats a word"),
     ],
 )
 def test_validate_rejects_with_reason(raw, fragment):
@@ -98,6 +99,7 @@ def _is_valid_concept(concept: str) -> bool:
     words = concept.split()
     return (
         1 <= len(words) <= MAX_WORDS
+        and len(set(words)) == len(words)
         and concept == concept.lower()
         and all(part.isalpha() for w in words for part in w.split("-"))
     )
@@ -151,7 +153,7 @@ def test_validate_is_idempotent(text):
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.sampled_from(["red", "blue", "zigzag", "stripes", "dots"]), min_size=1,
-                max_size=MAX_WORDS).map(" ".join), st.text(max_size=40))
+                max_size=MAX_WORDS, unique=True).map(" ".join), st.text(max_size=40))
 def test_json_answers_round_trip(concept, reasoning):
     text = json.dumps({"reasoning": reasoning, "concept": concept})
     parsed = parse_answer(text)

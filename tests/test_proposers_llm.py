@@ -131,7 +131,7 @@ def test_completion_retry_samples_hotter_and_lists_the_repeats():
     request.forbidden |= {"grey fog", "red ring"}
     proposal = _llm(backend).propose(request)
     assert proposal.concept == "purple stars"
-    assert "after a retry" in proposal.reasoning
+    assert "(retry sample 1 of 6;" in proposal.reasoning
     second = backend.calls[1]
     assert second[4].temperature == pytest.approx(0.8)
     assert "Already tried, never repeat: grey fog, red ring." in second[1]

@@ -159,6 +159,7 @@ def test_raw_and_fallback_false_share_the_loaded_model(smollm2, procedural):
     raw = PROPOSERS.create("smollm2-raw", generator=procedural, seed=1)
     off = PROPOSERS.create("smollm2", generator=procedural, fallback=False)
     assert isinstance(raw, LLMProposer) and isinstance(off, LLMProposer)
+    assert (smollm2.name, raw.name, off.name) == ("smollm2", "smollm2-raw", "smollm2-raw")
     assert raw.backend.model is smollm2.llm.backend.model
 
 

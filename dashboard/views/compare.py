@@ -46,6 +46,7 @@ def body(a: state.RunSummary, b: state.RunSummary) -> None:
     cols[2].metric("Jaccard overlap", f"{result.jaccard:.2f}")
     cols[3].metric("Semantic overlap", f"{result.semantic_overlap:.2f}",
                    help="share of concepts with a near neighbour (cosine ≥ 0.8) in the other run")
+    st.markdown("**Best AUC so far** per iteration")
     st.plotly_chart(
         charts.compare_curves([result.curve_a, result.curve_b],
                               [f"A: {a.proposer}", f"B: {b.proposer}"]),
@@ -73,8 +74,13 @@ def render() -> None:
     with cols[0]:
         a = run_picker(summaries, key="cmp_a_run", param="a", label="Run A")
     others = [s for s in summaries if a is None or s.key != a.key]
+    same_unit = [
+        s.key for s in others
+        if a is not None and (s.model, s.layer, s.neuron) == (a.model, a.layer, a.neuron)
+    ]
     with cols[1]:
-        b = run_picker(others, key="cmp_b_run", param="b", label="Run B")
+        b = run_picker(others, key="cmp_b_run", param="b", label="Run B",
+                       default=same_unit[0] if same_unit else None)
     if a is None or b is None:
         return
     if a.model != b.model or a.layer != b.layer or a.neuron != b.neuron:

@@ -12,9 +12,10 @@ from dashboard.widgets import run_picker
 
 def render() -> None:
     """The export page."""
+    notices = st.container()
     top = st.columns([3, 2], vertical_alignment="bottom")
     with top[1]:
-        summary = run_picker(state.summaries(), key="xp_run")
+        summary = run_picker(state.summaries(), key="xp_run", errors=notices)
     with top[0]:
         st.title("Export for papers", anchor=False)
     st.caption(

@@ -23,6 +23,7 @@ def rows(members: list[state.RunSummary]) -> pd.DataFrame:
             "90% CI": (f"[{summary.auc_low:.2f}, {summary.auc_high:.2f}]"
                        if summary.auc is not None else ""),
             "MAD": summary.mad,
+            "baseline": summary.baseline,
             "polysemanticity": round(poly.score, 2) if poly else None,
             "meanings": poly.n_groups if poly else None,
             "proposer": summary.proposer,
@@ -69,6 +70,8 @@ def render() -> None:
             "AUC": st.column_config.ProgressColumn("AUC", min_value=0.0, max_value=1.0,
                                                    format="%.3f"),
             "MAD": st.column_config.NumberColumn("MAD", format="%.2f"),
+            "baseline": st.column_config.NumberColumn(
+                "baseline", format="%.2f", help="random-concept baseline AUC of the run"),
             "polysemanticity": st.column_config.NumberColumn("polysemanticity", format="%.2f"),
             "open": st.column_config.LinkColumn("open", display_text="neuron page"),
         },

@@ -105,9 +105,12 @@ def history_tab(summary: state.RunSummary) -> None:
 def render() -> None:
     """The neuron page."""
     summaries = state.summaries()
+    notices = st.container()
+    with notices:
+        default = unit_default(summaries)
     top = st.columns([3, 2], vertical_alignment="bottom")
     with top[1]:
-        summary = run_picker(summaries, key="nr_run", default=unit_default(summaries))
+        summary = run_picker(summaries, key="nr_run", errors=notices, default=default)
     with top[0]:
         st.title("Neuron", anchor=False)
     if summary is None:
@@ -128,7 +131,7 @@ def render() -> None:
         grid = st.columns(2)
         for rank, record in enumerate(best, start=1):
             with grid[(rank - 1) % 2], st.container(border=True):
-                record_card(summary.run_dir, record, baseline, f"#{rank}")
+                record_card(summary.run_dir, record, baseline, f"#{rank}", width=84)
     with tabs[1]:
         history_tab(summary)
     with tabs[2]:

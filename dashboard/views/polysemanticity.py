@@ -38,9 +38,10 @@ def knobs() -> tuple[float, float, float, float]:
 
 def render() -> None:
     """The polysemanticity page."""
+    notices = st.container()
     top = st.columns([3, 2], vertical_alignment="bottom")
     with top[1]:
-        summary = run_picker(state.summaries(), key="po_run")
+        summary = run_picker(state.summaries(), key="po_run", errors=notices)
     with top[0]:
         st.title("Polysemanticity", anchor=False)
     if summary is None:
@@ -66,6 +67,7 @@ def render() -> None:
         st.caption(f"{report.definition}.")
     left, right = st.columns([3, 2], gap="medium")
     with left:
+        st.markdown("**Tried concepts** · 2-D PCA of their MiniLM text embeddings")
         st.plotly_chart(charts.concept_map(report.points, report.threshold), key="po_map",
                         config=PLOTLY_CONFIG)
         st.caption(

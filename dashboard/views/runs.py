@@ -27,7 +27,8 @@ def card(summary: state.RunSummary) -> None:
             f"AUC {summary.auc:.3f} [{summary.auc_low:.2f}, {summary.auc_high:.2f}]"
             if summary.auc is not None else "not scored yet"
         )
-        st.caption(f"unit {summary.neuron} · {score} · {summary.proposer}")
+        base = f" · baseline {summary.baseline:.2f}" if summary.baseline is not None else ""
+        st.caption(f"unit {summary.neuron} · {score}{base} · {summary.proposer}")
         status_badge(summary.status)
         image_strip(summary.run_dir, summary.images, width=58, limit=3)
         page_link(

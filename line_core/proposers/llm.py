@@ -186,7 +186,7 @@ class LLMProposer:
         concepts = [p.concept for p in parsed if p.concept is not None]
         reasons = self.checker.check_many(concepts, request.forbidden)
         verdicts = dict(zip(concepts, reasons, strict=True))
-        for text, answer in zip(texts, parsed, strict=True):
+        for index, (text, answer) in enumerate(zip(texts, parsed, strict=True)):
             if answer.concept is None:
                 result.rejected.append(f"invalid answer {_short(text)}: {answer.error}")
                 result.unparsed.append(text)
@@ -197,7 +197,7 @@ class LLMProposer:
                 result.rejected.append(reason)
                 result.repeats.append(answer.concept)
                 continue
-            how = "after a retry" if retry else f"{len(result.raw)} samples drawn"
+            how = f"{'retry ' if retry else ''}sample {index + 1} of {len(texts)}"
             reasoning = answer.reasoning or self._default_reasoning(request, how)
             return Proposal(answer.concept, reasoning, "llm")
         return None

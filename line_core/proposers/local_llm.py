@@ -33,6 +33,9 @@ from line_core.proposers.prompting import Message
 
 _loaded: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 _load_lock = threading.Lock()
+# Seeded sampling goes through torch's global RNG (forked per call), so local generation is
+# serialised process-wide: concurrent callers get the same samples as sequential ones.
+_generate_lock = threading.Lock()
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -120,7 +123,6 @@ class TransformersBackend:
         self.device = resolve_device(device)
         self.model, self.tokenizer = load_model(self.model_id, self.device, dtype)
         self.name = name or f"hf:{self.model_id}"
-        self._lock = threading.Lock()
         parameters = inspect.signature(self.model.forward).parameters
         self._cache_arg = "cache" if "cache" in parameters else "past_key_values"
 
@@ -168,7 +170,7 @@ class TransformersBackend:
         else:
             options.update(do_sample=False)
         devices = [torch.cuda.current_device()] if self.device.startswith("cuda") else []
-        with self._lock, torch.inference_mode(), torch.random.fork_rng(devices=devices):
+        with _generate_lock, torch.inference_mode(), torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed & 0xFFFF_FFFF)
             cache = self._prefill(ids, n)
             if cache is not None:
@@ -334,7 +336,10 @@ def make_preset(
             n_candidates=int(n_candidates or settings.n_candidates),
             temperature=settings.temperature if temperature is None else float(temperature),
         )
-    return build_llm_proposer(backend, settings, generator=generator, seed=seed, fallback=fallback)
+    name = preset if fallback else f"{preset}-raw"
+    return build_llm_proposer(
+        backend, settings, generator=generator, seed=seed, fallback=fallback, name=name
+    )
 
 
 def _register_presets() -> None:

@@ -106,6 +106,9 @@ def _validate(text: str) -> tuple[str | None, str | None]:
             return None, f"'{shown}' contains characters other than letters"
         if len(word) > MAX_WORD_LENGTH:
             return None, f"'{shown}' has a word longer than {MAX_WORD_LENGTH} letters"
+    lowered = [w.lower() for w in words]
+    if len(set(lowered)) < len(lowered):
+        return None, f"'{shown}' repeats a word"
     return " ".join(words).lower(), None
 
 
