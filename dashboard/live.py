@@ -19,7 +19,7 @@ from dashboard.theme import PLOTLY_CONFIG
 from dashboard.widgets import record_card, record_images, records_table
 from line_core.history import RunHistory
 
-POLL_SECONDS = 1.0
+POLL_SECONDS = 1.5
 FEED_IMAGES_ITERATIONS = 12
 CARD_IMAGE_WIDTH = 72
 POOL_COLUMNS = ("concept", "source", "AUC", "90% CI", "MAD", "iteration")
@@ -158,6 +158,18 @@ def feed(run_dir: Path, hist: RunHistory, baseline: Baseline | None, key: str) -
             records_table(initial, key=f"{key}_initial", pool=hist.pools.get(0, []))
 
 
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _figures(run_dir: str, stamp: tuple[int, int]) -> tuple[object, object]:
+    """The score curve and the activation chart of a run, rebuilt only when it changed."""
+    hist = state.history(run_dir)
+    baseline = random_baseline(hist)
+    control = state.manifest(run_dir).get("control", {}).get("activations", [])
+    return (
+        charts.score_curve(hist.records, hist.best_so_far(), baseline),
+        charts.activation_chart(hist.current_pool(), control),
+    )
+
+
 def body(run_dir: Path, key: str) -> None:
     """The live body: status, metrics, charts, pool, latest iteration and feed."""
     hist = state.history(run_dir)
@@ -181,22 +193,17 @@ def body(run_dir: Path, key: str) -> None:
     metrics_row(hist, baseline, total)
     if not hist.records:
         return
+    curve, acts = _figures(str(run_dir), state.events_stamp(run_dir))
+    n_control = len(state.manifest(run_dir).get("control", {}).get("activations", []))
     left, right = st.columns([1, 1], gap="medium")
     with left:
         st.markdown("**Score per iteration** · AUC with 90% bootstrap interval; dashed: "
                     "random-concept baseline")
-        st.plotly_chart(
-            charts.score_curve(hist.records, hist.best_so_far(), baseline),
-            key=f"{key}_curve", config=PLOTLY_CONFIG,
-        )
+        st.plotly_chart(curve, key=f"{key}_curve", config=PLOTLY_CONFIG)
     with right:
-        control = state.manifest(run_dir).get("control", {}).get("activations", [])
         st.markdown("**Activation** · pool concepts (mean ± SD, dots: images) vs "
-                    f"{len(control)} control images (grey)")
-        st.plotly_chart(
-            charts.activation_chart(hist.current_pool(), control),
-            key=f"{key}_acts", config=PLOTLY_CONFIG,
-        )
+                    f"{n_control} control images (grey)")
+        st.plotly_chart(acts, key=f"{key}_acts", config=PLOTLY_CONFIG)
     left, right = st.columns([5, 7], gap="medium")
     with left, st.container(border=True):
         latest_iteration(run_dir, hist, baseline)

@@ -66,6 +66,11 @@ def _manifest(run_dir: str, stamp: tuple[int, int]) -> dict[str, Any]:
     return RunStore(Path(run_dir)).manifest()
 
 
+def events_stamp(run_dir: Path | str) -> tuple[int, int]:
+    """(mtime, size) of a run's events file: changes whenever the run wrote something."""
+    return _stamp(Path(run_dir) / EVENTS)
+
+
 def history(run_dir: Path | str) -> RunHistory:
     """A run's history, re-read only when its events file changed."""
     path = Path(run_dir)

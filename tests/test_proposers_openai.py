@@ -40,6 +40,8 @@ def test_split_spec():
                                                                "my-model")
     assert split_spec("https://api.example.com/v1/gpt-4o-mini/") == (
         "https://api.example.com/v1", "gpt-4o-mini")
+    assert split_spec("http://127.0.0.1:8000/v1/meta-llama/Llama-3.1-8B-Instruct") == (
+        "http://127.0.0.1:8000/v1", "meta-llama/Llama-3.1-8B-Instruct")
     for bad in ["my-model", "http://host", "ftp//x"]:
         with pytest.raises(ConfigError):
             split_spec(bad)

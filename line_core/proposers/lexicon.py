@@ -119,7 +119,7 @@ class LexiconProposer:
         """The best-ranked new candidate (or, for a seeded share, an exploratory one)."""
         pool = sorted(request.pool, key=lambda c: (-c.auc, -c.mad, c.concept))
         rng = random.Random(f"lexicon:{self.seed}:{request.seed}:{request.iteration}")
-        exploring = rng.random() < self.explore
+        exploring = rng.random() < self.explore and not request.summary  # a summary generalises
         if pool and not exploring:
             proposal = self._exploit(request, pool)
             if proposal is not None:

@@ -72,11 +72,34 @@ def pattern_swaps(concept: str, patterns: Sequence[str] = _PATTERN_WORDS) -> lis
     return out
 
 
+#: English adjective order for the words we insert: "many small red vertical stripes".
+_ORDER = ("count", "size", "colour", "orientation")
+
+
+def _word_rank(word: str) -> int | None:
+    if word in _COLOUR_SET:
+        return _ORDER.index("colour")
+    for name, group in MODIFIER_GROUPS.items():
+        if word in group:
+            return _ORDER.index(name)
+    return None
+
+
+def _insertion_index(words: Sequence[str], group_name: str) -> int:
+    """Where a modifier of a group goes: before the first word that should follow it."""
+    rank = _ORDER.index(group_name)
+    for i, word in enumerate(words):
+        other = _word_rank(word)
+        if other is None or other > rank:
+            return i
+    return max(len(words) - 1, 0)
+
+
 def modifier_changes(concept: str) -> list[Mutation]:
     """Add, remove or swap modifiers (orientation, size, count) before the head noun."""
     words = _words(concept)
     out: list[Mutation] = []
-    for group in MODIFIER_GROUPS.values():
+    for name, group in MODIFIER_GROUPS.items():
         present = [i for i, w in enumerate(words) if w in group]
         if present:
             i = present[0]
@@ -89,8 +112,7 @@ def modifier_changes(concept: str) -> list[Mutation]:
                     if text:
                         out.append(Mutation(text, concept, f"swapped '{words[i]}' -> '{other}'"))
         elif len(words) < MAX_WORDS:
-            # orientation sits next to the pattern noun; size and count lead the phrase
-            at = len(words) - 1 if group is MODIFIER_GROUPS["orientation"] else 0
+            at = _insertion_index(words, name)
             for modifier in group:
                 text = _join([*words[:at], modifier, *words[at:]])
                 if text:

@@ -27,9 +27,17 @@ _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
 def split_spec(argument: str) -> tuple[str, str]:
-    """``"http://host/v1/model"`` -> ``("http://host/v1", "model")``."""
+    """``"http://host/v1/model"`` -> ``("http://host/v1", "model")``.
+
+    A model name after ``/v1/`` may contain slashes, as served hub ids do
+    (``http://host:8000/v1/meta-llama/Llama-3.1-8B-Instruct``).
+    """
     argument = argument.strip().rstrip("/")
-    base, sep, model = argument.rpartition("/")
+    if "/v1/" in argument:
+        base, _, model = argument.partition("/v1/")
+        base, sep = base + "/v1", "/"
+    else:
+        base, sep, model = argument.rpartition("/")
     if not sep or not model or "://" not in argument or base.endswith(":/"):
         raise ConfigError(
             f"openai spec needs BASE_URL/MODEL, e.g. openai:http://127.0.0.1:8000/v1/my-model "
