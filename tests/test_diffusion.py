@@ -11,6 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
+from line_core import hub
 from line_core.errors import BackendError, ConfigError, MissingWeightsError
 from line_core.generators import GENERATORS, ImageGenerator
 from line_core.generators.diffusion import (
@@ -184,9 +185,10 @@ def test_a_hub_id_in_the_local_cache_loads_offline(tiny_folder, tmp_path):
 
 
 def test_unreachable_hub_counts_as_offline(monkeypatch):
-    monkeypatch.delenv("HF_HUB_OFFLINE")
-    monkeypatch.setattr(loading, "hub_reachable", lambda: False)
-    assert loading.is_offline()
+    for name in hub.OFFLINE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(hub, "hub_reachable", lambda: False)
+    assert hub.is_offline()
     with pytest.raises(MissingWeightsError, match="sdxl-base|stable-diffusion-xl"):
         GENERATORS.create("sdxl-base")
 
@@ -204,8 +206,9 @@ def test_missing_or_wrong_local_folder_is_a_config_error(tmp_path):
 def test_a_network_failure_while_online_falls_back_to_the_cache(monkeypatch):
     import httpx
 
-    monkeypatch.delenv("HF_HUB_OFFLINE")
-    monkeypatch.setattr(loading, "hub_reachable", lambda: True)
+    for name in hub.OFFLINE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(hub, "hub_reachable", lambda: True)
     monkeypatch.setattr(loading, "_download_model_index", lambda config: None)
     calls = []
 

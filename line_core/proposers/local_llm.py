@@ -17,7 +17,6 @@ import dataclasses
 import hashlib
 import importlib.util
 import inspect
-import os
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from line_core.errors import ConfigError, MissingWeightsError
+from line_core.hub import is_offline
 from line_core.model_cache import cached_folder, convert_gguf, models_dir
 from line_core.proposers.base import PROPOSERS, ConceptProposer
 from line_core.proposers.llm import LLMSettings, Sampling, Style, build_llm_proposer
@@ -49,11 +49,6 @@ def resolve_device(device: str = "auto") -> str:
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         return "mps"
     return "cpu"
-
-
-def _offline() -> bool:
-    flags = (os.environ.get("HF_HUB_OFFLINE", ""), os.environ.get("TRANSFORMERS_OFFLINE", ""))
-    return any(f.strip().lower() in {"1", "true", "yes", "on"} for f in flags)
 
 
 def _missing(model_id: str, why: str) -> MissingWeightsError:
@@ -87,7 +82,7 @@ def _from_pretrained(model_id: str, device: str, dtype: str | None) -> tuple[Any
         try:
             model, tokenizer = load(True)
         except OSError:
-            if _offline():
+            if is_offline():
                 raise _missing(model_id, "not in the Hugging Face cache and offline") from None
             try:
                 model, tokenizer = load(False)

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 from torch import nn
 
-_TRUE = {"1", "true", "yes", "on"}
+from line_core.hub import is_offline  # noqa: F401 - re-exported for the families
+
 #: Pooled-feature modules, the usual read-out for neuron labels (CoSy reads ResNet-50 `avgpool`).
 _POOL_NAMES = ("avgpool", "global_pool", "head.global_pool", "pooler")
-
-
-def is_offline() -> bool:
-    """True when no network is wanted (LINE_OFFLINE, HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE set)."""
-    names = ("LINE_OFFLINE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
-    return any(os.environ.get(name, "").strip().lower() in _TRUE for name in names)
 
 
 def guess_default_layer(model: nn.Module) -> str | None:

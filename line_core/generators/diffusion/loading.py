@@ -9,42 +9,16 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from line_core import hub
 from line_core.errors import BackendError, ConfigError, LineError, MissingWeightsError
 from line_core.generators.diffusion.config import DiffusionConfig, resolve_device, resolve_dtype
 
 if TYPE_CHECKING:
     import torch
-
-_TRUE = {"1", "true", "yes", "on"}
-
-
-def env_offline() -> bool:
-    """True when the environment asks for offline use (``HF_HUB_OFFLINE``)."""
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
-
-
-@functools.lru_cache(maxsize=1)
-def hub_reachable(timeout: float = 3.0) -> bool:
-    """True when the Hugging Face hub answers an HTTP request (checked once per process)."""
-    import httpx
-    from huggingface_hub import constants
-
-    try:
-        httpx.head(constants.ENDPOINT, timeout=timeout)
-    except Exception:  # any failure to get an answer means: work offline
-        return False
-    return True
-
-
-def is_offline() -> bool:
-    """True when pipelines must load from local files only."""
-    return env_offline() or not hub_reachable()
-
 
 def local_folder(model: str) -> Path | None:
     """The folder ``model`` names, or None for a hub id; ConfigError for a missing folder."""
@@ -98,7 +72,7 @@ def _read_json(path: Path, config: DiffusionConfig) -> dict[str, Any]:
 def check_available(config: DiffusionConfig) -> None:
     """Fail fast, without loading weights: ConfigError or MissingWeightsError, else return."""
     index = read_model_index(config)
-    if index is None and is_offline():
+    if index is None and hub.is_offline():
         raise MissingWeightsError(missing_message(config))
 
 
@@ -106,7 +80,7 @@ def load_pipeline(config: DiffusionConfig) -> Any:
     """Load the pipeline, put it on its device and return it (errors are one-line LineErrors)."""
     device = resolve_device(config.device)
     index = read_model_index(config)
-    local = local_folder(config.model) is not None or is_offline()
+    local = local_folder(config.model) is not None or hub.is_offline()
     if index is None and local:
         raise MissingWeightsError(missing_message(config))
     if index is None:
