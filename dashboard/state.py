@@ -122,7 +122,7 @@ def run_state(run_dir: Path | str, hist: RunHistory) -> RunState:
         if stage is not None and stage.stage == "review" and hist.finished is None:
             reviewed = any(
                 a.action == "accept" and a.iteration == stage.iteration for a in hist.actions
-            )
+            ) or any(c.get("action") == "accept" for c in pending)
             if not reviewed:
                 return RunState("review", True, review_concept=stage.detail, pending=pending)
         return RunState("running", True, pending=pending)

@@ -189,3 +189,20 @@ def test_default_unit_responds_to_what_the_renderer_draws(tmp_path):
     acts = layer_activations(parts.target, parts.layer, images)[:, parts.neuron]
     score = score_activations(np.asarray(acts), parts.control.unit(parts.neuron))
     assert score.auc > 0.9 and score.mad > 2.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("proposer", ["smollm2", "gemma3-270m"])
+def test_real_offline_stack_with_each_shipped_llm(tmp_path, proposer):
+    """EfficientNet-Lite0 (real weights) + procedural renderer + a shipped LLM, 2 iterations."""
+    explainer = new_run(
+        ExplainConfig(proposer=proposer, iterations=2, runs_dir=str(tmp_path), control_size=40)
+    )
+    events = list(explainer.run())
+    assert isinstance(events[-1], RunFinished)
+    history = load_history(explainer.store.run_dir)
+    proposed = [p for p in history.proposals if p.iteration > 0]
+    assert len(proposed) == 3  # two iterations and the summary
+    assert all(p.source.removeprefix("summary-") in {"llm", "lexicon"} for p in proposed)
+    assert all(p.concept.strip() and p.reasoning for p in proposed)
+    assert history.best().auc > 0.5

@@ -42,12 +42,37 @@ def _join(words: Sequence[str]) -> str | None:
     return " ".join(words)
 
 
+#: English adjective order for the words we insert: "many small red vertical stripes".
+_ORDER = ("count", "size", "colour", "orientation")
+
+
+def _word_rank(word: str) -> int | None:
+    if word in _COLOUR_SET:
+        return _ORDER.index("colour")
+    for name, group in MODIFIER_GROUPS.items():
+        if word in group:
+            return _ORDER.index(name)
+    return None
+
+
+def _insertion_index(words: Sequence[str], group_name: str) -> int:
+    """Where a modifier of a group goes: before the first word that should follow it."""
+    rank = _ORDER.index(group_name)
+    for i, word in enumerate(words):
+        other = _word_rank(word)
+        if other is None or other > rank:
+            return i
+    return max(len(words) - 1, 0)
+
+
 def colour_swaps(concept: str) -> list[Mutation]:
-    """Replace the (first) colour word with every other basic colour."""
+    """Replace the (first) colour word with every other basic colour, or add one if none."""
     words = _words(concept)
     index = next((i for i, w in enumerate(words) if w in _COLOUR_SET), None)
-    if index is None:
-        return []
+    if index is None:  # no colour yet: add one ("horizontal stripes" -> "yellow horizontal ...")
+        at = _insertion_index(words, "colour")
+        added = [_join([*words[:at], colour, *words[at:]]) for colour in SWAP_COLOURS]
+        return [Mutation(t, concept, f"added colour '{t.split()[at]}'") for t in added if t]
     out = []
     for colour in SWAP_COLOURS:
         if colour != words[index]:
@@ -70,29 +95,6 @@ def pattern_swaps(concept: str, patterns: Sequence[str] = _PATTERN_WORDS) -> lis
             if text:
                 out.append(Mutation(text, concept, f"pattern swap {words[index]} -> {pattern}"))
     return out
-
-
-#: English adjective order for the words we insert: "many small red vertical stripes".
-_ORDER = ("count", "size", "colour", "orientation")
-
-
-def _word_rank(word: str) -> int | None:
-    if word in _COLOUR_SET:
-        return _ORDER.index("colour")
-    for name, group in MODIFIER_GROUPS.items():
-        if word in group:
-            return _ORDER.index(name)
-    return None
-
-
-def _insertion_index(words: Sequence[str], group_name: str) -> int:
-    """Where a modifier of a group goes: before the first word that should follow it."""
-    rank = _ORDER.index(group_name)
-    for i, word in enumerate(words):
-        other = _word_rank(word)
-        if other is None or other > rank:
-            return i
-    return max(len(words) - 1, 0)
 
 
 def modifier_changes(concept: str) -> list[Mutation]:
@@ -131,7 +133,8 @@ def combinations(first: str, second: str) -> list[Mutation]:
     parent = f"{first}' + '{second}"
     for colour, rest in ((colour_a, rest_b), (colour_b, rest_a)):
         if colour and rest:
-            text = _join([colour, *rest])
+            at = _insertion_index(rest, "colour")
+            text = _join([*rest[:at], colour, *rest[at:]])
             if text:
                 out.append(Mutation(text, parent, "combined colour and pattern"))
     if colour_a and colour_b and colour_a != colour_b and rest_a:
