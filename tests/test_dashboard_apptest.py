@@ -413,3 +413,24 @@ def test_stop_resume_and_reattach_from_the_url(runs):
             _stop_worker(again_dir)
     finally:
         _stop_worker(run_dir)
+
+
+def test_a_command_that_missed_the_loop_is_applied_when_the_page_sees_it(runs):
+    from line_core.config import ExplainConfig
+    from line_core.runs import new_run
+
+    config = ExplainConfig(model="planted", layer="units", neuron=2, iterations=0,
+                           summary=False, runs_dir=str(runs))
+    explainer = new_run(config)
+    for _ in explainer.run():
+        pass
+    run_dir = explainer.store.run_dir
+    RunStore(run_dir).post_command("inject", concepts=["blue stripes"])  # after the loop ended
+    at = open_page(timeout=300, run=run_dir.name)
+    try:
+        _wait(at, lambda a: any(r.source == "user" for r in _history(run_dir).records)
+              and _finished(run_dir)(a))
+        assert_clean(at)
+        assert "Your concepts" in texts(at) and "blue stripes" in texts(at)
+    finally:
+        _stop_worker(run_dir)

@@ -13,6 +13,8 @@ from dashboard.steer import review_box, run_controls, steer_panel
 from dashboard.widgets import page_link, status_badge
 from line_core.config import ExplainConfig
 from line_core.errors import RunStoreError
+from line_core.history import RunHistory
+from line_core.worker import launch_worker
 
 RUN_KEY = "ex_run"
 CHECK_KEY = "ex_check"
@@ -146,6 +148,25 @@ def recent_runs() -> None:
                       ":material/play_circle:", run=summary.key)
 
 
+def apply_late_commands(
+    run_dir: Path, hist: RunHistory, run_state: state.RunState
+) -> state.RunState:
+    """Start a worker for commands that reached a run just after its loop finished.
+
+    A command posted in the last moment of a run can miss the loop's final check; a new
+    worker applies it and re-finishes the run. Tried once per set of commands (no loop).
+    """
+    waiting = [c for c in run_state.pending if c.get("action") != "stop"]
+    if run_state.status != "finished" or not waiting:
+        return run_state
+    marker = (state.run_key(run_dir), tuple(c.get("id") for c in waiting))
+    if st.session_state.get("_ex_late") == marker:
+        return run_state
+    st.session_state["_ex_late"] = marker
+    launch_worker(run_dir)
+    return state.run_state(run_dir, hist)
+
+
 def render() -> None:
     """The Explore page."""
     st.title("Explore", anchor=False)
@@ -167,7 +188,7 @@ def render() -> None:
         st.error(f"{exc}", icon=":material/error:")
         detach()
         return
-    run_state = state.run_state(run_dir, hist)
+    run_state = apply_late_commands(run_dir, hist, state.run_state(run_dir, hist))
     run_header(run_dir, run_state)
     if run_state.status == "review" and run_state.review_concept is not None:
         review_box(run_dir, run_state.review_concept, hist.stage.iteration if hist.stage else 0)

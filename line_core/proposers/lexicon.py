@@ -3,9 +3,10 @@
 Candidates are the generator's vocabulary, the ImageNet-1k class names, and word-level mutations
 of the pool's best concepts (colour/pattern swaps, modifiers, combinations of the top two).
 They are ranked by MiniLM similarity to the top concepts weighted by their scores (exploit),
-minus a small penalty for resembling poorly scoring concepts; a seeded share of proposals
-explores instead. Repeats and near-duplicates are skipped. Vocabulary embeddings are computed
-once per process, so a proposal costs milliseconds after the warm-up.
+minus a small penalty for resembling poorly scoring concepts; each iteration prefers one kind of
+change in turn (colour, pattern, modifier, vocabulary neighbour, combination), and a seeded share
+of proposals explores instead. Repeats and near-duplicates are skipped. Vocabulary embeddings
+are computed once per process, so a proposal costs milliseconds after the warm-up.
 """
 
 from __future__ import annotations
@@ -30,6 +31,24 @@ EXPLORE_SHARE = 0.15
 #: Weight of the penalty for resembling concepts that scored below the pool's median.
 BAD_PENALTY = 0.25
 _CHUNK = 24
+
+
+#: Kinds of change tried in turn, one per iteration (colour twice: it is the cheapest to vary).
+SCHEDULE = ("colour", "pattern", "modifier", "colour", "vocabulary", "combination")
+
+
+def _kind(candidate: _Candidate) -> str:
+    """What kind of change a candidate is: colour, pattern, modifier, combination, vocabulary."""
+    if candidate.mutation is None:
+        return "vocabulary"
+    change = candidate.mutation.change
+    if change.startswith("combined"):
+        return "combination"
+    if "colour" in change:
+        return "colour"
+    if change.startswith("pattern swap"):
+        return "pattern"
+    return "modifier"
 
 
 @dataclass(frozen=True)
@@ -154,13 +173,29 @@ class LexiconProposer:
             scores = sims @ _weights(top, pool) - BAD_PENALTY * self._bad_similarity(
                 request, pool, vectors
             )
-        order = np.argsort(-scores, kind="stable")
+        order = [int(i) for i in np.argsort(-scores, kind="stable")]
+        if not request.summary:  # rotate the kind of change so the search covers every axis
+            wanted = SCHEDULE[request.iteration % len(SCHEDULE)]
+            preferred = [i for i in order if _kind(candidates[i]) == wanted]
+            found = self._first_new(preferred, candidates, scores, request, top)
+            if found is not None:
+                return found
+        return self._first_new(order, candidates, scores, request, top)
+
+    def _first_new(
+        self,
+        order: Sequence[int],
+        candidates: Sequence[_Candidate],
+        scores: np.ndarray,
+        request: ProposalRequest,
+        top: list[ScoredConcept],
+    ) -> Proposal | None:
+        """The first candidate in ``order`` that is neither tried nor a near-duplicate."""
         for start in range(0, min(len(order), 20 * _CHUNK), _CHUNK):
-            chunk = [candidates[i] for i in order[start : start + _CHUNK]]
+            rows = order[start : start + _CHUNK]
+            chunk = [candidates[i] for i in rows]
             reasons = self.checker.check_many([c.key for c in chunk], request.forbidden)
-            for index, candidate, reason in zip(
-                order[start : start + _CHUNK], chunk, reasons, strict=True
-            ):
+            for index, candidate, reason in zip(rows, chunk, reasons, strict=True):
                 if reason is None:
                     return self._proposal(candidate, float(scores[index]), top, request.summary)
         return None
