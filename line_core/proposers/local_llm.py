@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from line_core.errors import ConfigError, MissingWeightsError
-from line_core.hub import is_offline
+from line_core.hub import is_offline, quiet_transformers
 from line_core.model_cache import cached_folder, convert_gguf, models_dir
 from line_core.proposers.base import PROPOSERS, ConceptProposer
 from line_core.proposers.llm import LLMSettings, Sampling, Style, build_llm_proposer
@@ -60,6 +60,7 @@ def _missing(model_id: str, why: str) -> MissingWeightsError:
 
 def _from_pretrained(model_id: str, device: str, dtype: str | None) -> tuple[Any, Any]:
     """Load (model, tokenizer) from a folder or hub id; hub ids go cache first, then online."""
+    quiet_transformers()
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
