@@ -150,7 +150,7 @@ def test_live_run_steer_analyse_export(server, page):
     iterations.press("Enter")
     settle(page, 1.0)
     page.get_by_text("Advanced: control set").click()
-    page.get_by_text("Review mode").click()
+    page.get_by_text("Review mode: pause").click()
     settle(page, 1.0)
     page.get_by_role("button", name="Start run").click()
 

@@ -28,6 +28,16 @@ from line_core.proposers.wordlists import imagenet_class_names
 
 #: Share of proposals that explore (a seeded random renderable phrase) instead of exploiting.
 EXPLORE_SHARE = 0.15
+#: Below this best AUC the pool carries little signal: explore more (a sparse unit's seeds
+#: may all score at chance, and refining noise finds nothing).
+FLAT_AUC = 0.75
+FLAT_MAD = 1.0
+FLAT_EXPLORE = 0.5
+
+
+def _flat(pool: Sequence[ScoredConcept]) -> bool:
+    """Whether the best concept barely separates from the control (AUC or MAD low)."""
+    return bool(pool) and (pool[0].auc < FLAT_AUC or pool[0].mad < FLAT_MAD)
 #: Weight of the penalty for resembling concepts that scored below the pool's median.
 BAD_PENALTY = 0.25
 _CHUNK = 24
@@ -138,7 +148,8 @@ class LexiconProposer:
         """The best-ranked new candidate (or, for a seeded share, an exploratory one)."""
         pool = sorted(request.pool, key=lambda c: (-c.auc, -c.mad, c.concept))
         rng = random.Random(f"lexicon:{self.seed}:{request.seed}:{request.iteration}")
-        exploring = rng.random() < self.explore and not request.summary  # a summary generalises
+        share = max(self.explore, FLAT_EXPLORE) if _flat(pool) else self.explore
+        exploring = rng.random() < share and not request.summary  # a summary generalises
         if pool and not exploring:
             proposal = self._exploit(request, pool)
             if proposal is not None:
@@ -237,11 +248,15 @@ class LexiconProposer:
             for candidate, reason in zip(chunk, reasons, strict=True):
                 if reason is None:
                     source = _origin_label(candidate.origin)
-                    why = (
-                        "the pool is empty"
-                        if not pool
-                        else (f"seeded exploration ({self.explore:.0%} of proposals)")
-                    )
+                    if not pool:
+                        why = "the pool is empty"
+                    elif _flat(pool):
+                        why = (
+                            f"scores are flat (best AUC {pool[0].auc:.2f}, MAD {pool[0].mad:.2f})"
+                            ": exploring"
+                        )
+                    else:
+                        why = f"seeded exploration ({self.explore:.0%} of proposals)"
                     return Proposal(
                         candidate.concept,
                         f"{why}: random {source} '{candidate.concept}'",
