@@ -32,12 +32,17 @@ EXPLORE_SHARE = 0.15
 #: may all score at chance, and refining noise finds nothing).
 FLAT_AUC = 0.75
 FLAT_MAD = 1.0
+#: From this AUC on, the signal counts as clear whatever the MAD.
+CLEAR_AUC = 0.9
 FLAT_EXPLORE = 0.5
 
 
 def _flat(pool: Sequence[ScoredConcept]) -> bool:
     """Whether the best concept barely separates from the control (AUC or MAD low)."""
-    return bool(pool) and (pool[0].auc < FLAT_AUC or pool[0].mad < FLAT_MAD)
+    if not pool:
+        return False
+    best = pool[0]
+    return best.auc < FLAT_AUC or (best.auc < CLEAR_AUC and best.mad < FLAT_MAD)
 #: Weight of the penalty for resembling concepts that scored below the pool's median.
 BAD_PENALTY = 0.25
 _CHUNK = 24
