@@ -13,6 +13,7 @@ import random
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 
 import numpy as np
 
@@ -376,15 +377,9 @@ class Explainer:
                     iteration=iteration,
                     concept=concept,
                     source=concept_source,
-                    auc=score.auc,
-                    mad=score.mad,
-                    mean_activation=score.mean_activation,
-                    u_statistic=score.u_statistic,
-                    p_value=score.p_value,
-                    auc_low=score.auc_low,
-                    auc_high=score.auc_high,
                     activations=[round(float(v), 6) for v in values],
                     images=paths,
+                    **asdict(score),
                 )
             )
         return entries

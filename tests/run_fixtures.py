@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -137,15 +138,9 @@ def _score_concept(
         iteration=iteration,
         concept=concept,
         source=source,
-        auc=score.auc,
-        mad=score.mad,
-        mean_activation=score.mean_activation,
-        u_statistic=score.u_statistic,
-        p_value=score.p_value,
-        auc_low=score.auc_low,
-        auc_high=score.auc_high,
         activations=activations,
         images=images,
+        **asdict(score),
     )
     store.append(event)
     return event
