@@ -45,7 +45,12 @@ def status_text(hist: RunHistory, run_state: state.RunState, total: int) -> str:
     """One line: what runs now, how far it is, how long the last iteration took."""
     done = hist.last_completed_iteration + 1
     parts: list[str] = []
-    if run_state.status in ("running", "review") and hist.stage is not None:
+    if run_state.status == "review":
+        parts.append(
+            f"**iteration {run_state.review_iteration}** of {total - 1}: waiting for your "
+            f"review of '{run_state.review_concept}'"
+        )
+    elif run_state.status == "running" and hist.stage is not None:
         stage = hist.stage
         what = STAGE_TEXT.get(stage.stage, stage.stage)
         if stage.stage == "generate" and stage.detail:

@@ -96,6 +96,7 @@ class RunState:
     live: bool
     message: str = ""
     review_concept: str | None = None
+    review_iteration: int = 0
     pending: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -108,6 +109,30 @@ def pending_commands(run_dir: Path | str, hist: RunHistory) -> list[dict[str, An
     return [c for c in store(path).commands() if c.get("id") not in answered]
 
 
+def awaiting_review(
+    run_dir: Path | str, hist: RunHistory, pending: list[dict[str, Any]]
+) -> tuple[str, int] | None:
+    """(concept, iteration) the loop waits to have reviewed, or None.
+
+    In review mode the loop proposes, announces a "review" stage and waits for an accept;
+    commands applied meanwhile (an injected concept is rendered and scored) emit stages of
+    their own, so the wait is read from the proposals and accepts, not from the last stage.
+    """
+    if hist.finished is not None or not hist.proposals:
+        return None
+    if not manifest(run_dir).get("config", {}).get("review"):
+        return None
+    last = hist.proposals[-1]
+    if last.iteration < 1 or last.source == "user":
+        return None
+    answered = any(a.action == "accept" and a.iteration == last.iteration for a in hist.actions)
+    if answered or any(c.get("action") == "accept" for c in pending):
+        return None
+    if any(r.iteration == last.iteration and r.source == last.source for r in hist.records):
+        return None
+    return last.concept, last.iteration
+
+
 def run_state(run_dir: Path | str, hist: RunHistory) -> RunState:
     """Combine the history's status with the worker's liveness and the pending commands."""
     alive = worker_alive(run_dir)
@@ -115,16 +140,13 @@ def run_state(run_dir: Path | str, hist: RunHistory) -> RunState:
     stopped = any(a.action == "stop" for a in hist.actions) or any(
         c.get("action") == "stop" for c in pending
     )
-    stage = hist.stage
     if alive:
         if hist.status == "empty":
             return RunState("starting", True, "loading models and the control set", pending=pending)
-        if stage is not None and stage.stage == "review" and hist.finished is None:
-            reviewed = any(
-                a.action == "accept" and a.iteration == stage.iteration for a in hist.actions
-            ) or any(c.get("action") == "accept" for c in pending)
-            if not reviewed:
-                return RunState("review", True, review_concept=stage.detail, pending=pending)
+        waiting = awaiting_review(run_dir, hist, pending)
+        if waiting is not None:
+            return RunState("review", True, review_concept=waiting[0],
+                            review_iteration=waiting[1], pending=pending)
         return RunState("running", True, pending=pending)
     if hist.finished is not None:
         return RunState("finished", False, pending=pending)

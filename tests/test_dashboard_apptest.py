@@ -17,6 +17,7 @@ import pytest
 from run_fixtures import write_run
 from streamlit.testing.v1 import AppTest
 
+from line_core.events import PoolUpdated
 from line_core.history import build_history
 from line_core.store import RunStore
 from line_core.worker import worker_alive, worker_pid
@@ -270,6 +271,10 @@ def test_explore_runs_live_and_a_user_concept_enters_the_pool(started):
     history = _history(run_dir)
     user = [r for r in history.records if r.source == "user"]
     assert [r.concept for r in user] == ["yellow tiles"]
+    assert any(
+        isinstance(e, PoolUpdated) and e.added == "yellow tiles" and "yellow tiles" in e.pool
+        for e in RunStore.open(run_dir).events()
+    )
     assert any(a.action == "inject" for a in history.actions)
     body = texts(at)
     assert "Random-concept baseline" in body and "AUC [90% CI]" in body

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from run_fixtures import write_run
 
+from line_core.events import PoolUpdated
 from line_core.history import build_history
 from line_core.store import RunStore, list_runs
 from line_core.worker import worker_alive, worker_pid
@@ -182,7 +183,10 @@ def test_live_run_steer_analyse_export(server, page):
     shot(page, "04_explore_finished")
     history = build_history(RunStore.open(run_dir).events())
     assert [r.concept for r in history.records if r.source == "user"] == ["yellow tiles"]
-    entered = [p for _, p in sorted(history.pools.items()) if "yellow tiles" in p]
+    entered = [
+        e for e in RunStore.open(run_dir).events()
+        if isinstance(e, PoolUpdated) and e.added == "yellow tiles" and "yellow tiles" in e.pool
+    ]
     assert entered, "the injected concept never entered the pool"
 
     # polysemanticity view of this run

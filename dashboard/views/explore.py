@@ -191,7 +191,7 @@ def render() -> None:
     run_state = apply_late_commands(run_dir, hist, state.run_state(run_dir, hist))
     run_header(run_dir, run_state)
     if run_state.status == "review" and run_state.review_concept is not None:
-        review_box(run_dir, run_state.review_concept, hist.stage.iteration if hist.stage else 0)
+        review_box(run_dir, run_state.review_concept, run_state.review_iteration)
     live.live_body(run_dir, run_state.live, key="ex_live")
     config = state.manifest(run_dir).get("config", {})
     with st.sidebar, st.container(border=True):
