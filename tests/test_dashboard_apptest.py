@@ -283,7 +283,7 @@ def test_explore_runs_live_and_a_user_concept_enters_the_pool(started):
     assert len(at.image) >= 1  # the iterations' images, captioned with activations
 
 
-def test_explore_steer_a_finished_run_ban_and_rescore(started):
+def test_explore_steer_a_finished_run_rescore_and_ban(started):
     at, run_dir = started
     _wait(at, _finished(run_dir))
     best = _history(run_dir).best().concept
@@ -291,11 +291,16 @@ def test_explore_steer_a_finished_run_ban_and_rescore(started):
     at.number_input(key="ex_steer_rescore_n").set_value(6)
     next(b for b in at.button if b.label == "Re-score").click().run()
     assert not at.exception
-    _wait(at, lambda a: any(x.action == "rescore" for x in _history(run_dir).actions)
+    banned = _history(run_dir).current_pool()[-1].concept
+    at.selectbox(key="ex_steer_ban_concept").select(banned)
+    next(b for b in at.button if b.label == "Ban").click().run()
+    assert not at.exception
+    _wait(at, lambda a: {"rescore", "ban"} <= {x.action for x in _history(run_dir).actions}
           and _finished(run_dir)(a))
     history = _history(run_dir)
     rescored = [r for r in history.records if r.concept == best]
     assert len(rescored) == 2 and len(rescored[-1].activations) == 6
+    assert banned not in [r.concept for r in history.current_pool()]
 
 
 def test_preflight_warns_and_offers_start_anyway(runs):
