@@ -2,6 +2,8 @@
 
 One lazily loaded model serves every caller (thread-safe); each text is embedded once and kept
 in a per-text cache, so repeated novelty checks and lexicon rankings cost a dictionary lookup.
+The cache persists in ``$LINE_CACHE_DIR/embeddings`` after large batches, so a new process (a
+dashboard worker) does not pay the lexicon's vocabulary warm-up again.
 Rows are L2-normalised, so a dot product is the cosine similarity.
 """
 
@@ -22,9 +24,52 @@ from line_core.hub import quiet_transformers
 DIMENSION = 384
 _MAX_CACHED_TEXTS = 200_000
 
+#: Calls that embed at least this many new texts persist the cache to disk (the lexicon's
+#: vocabulary warm-up is one such call: later processes skip it).
+_PERSIST_MIN_NEW = 32
+_DISK_NAME = "all-MiniLM-L6-v2.npz"
+
 _lock = threading.RLock()
 _model: Any = None
 _cache: dict[str, np.ndarray] = {}
+_disk_loaded = False
+
+
+def _disk_path():  # noqa: ANN202 - a Path
+    from line_core.paths import cache_dir
+
+    return cache_dir("embeddings") / _DISK_NAME
+
+
+def _load_disk_cache() -> None:
+    """Fill the in-memory cache from disk once per process (a damaged file is ignored)."""
+    global _disk_loaded
+    if _disk_loaded:
+        return
+    _disk_loaded = True
+    try:
+        with np.load(_disk_path(), allow_pickle=False) as data:
+            texts, vectors = data["texts"], data["vectors"]
+        if vectors.shape[1:] != (DIMENSION,) or len(texts) != len(vectors):
+            return
+        for text, vector in zip(texts.tolist(), vectors.astype(np.float32), strict=True):
+            vector.flags.writeable = False
+            _cache.setdefault(str(text), vector)
+    except (OSError, ValueError, KeyError):
+        return
+
+
+def _save_disk_cache() -> None:
+    """Write the in-memory cache to disk atomically (best effort: a read-only home is fine)."""
+    path = _disk_path()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+    try:
+        texts = np.array(list(_cache), dtype=str)
+        vectors = np.stack(list(_cache.values())) if _cache else np.zeros((0, DIMENSION))
+        np.savez(tmp, texts=texts, vectors=vectors.astype(np.float32))
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
 
 
 @contextmanager
@@ -73,6 +118,7 @@ def embed(texts: Sequence[str]) -> np.ndarray:
     if not texts:
         return np.zeros((0, DIMENSION), dtype=np.float32)
     with _lock:
+        _load_disk_cache()
         missing = list(dict.fromkeys(t for t in texts if t not in _cache))
         if len(_cache) + len(missing) > _MAX_CACHED_TEXTS:
             _cache.clear()
@@ -87,6 +133,8 @@ def embed(texts: Sequence[str]) -> np.ndarray:
             for text, vector in zip(missing, vectors, strict=True):
                 vector.flags.writeable = False
                 _cache[text] = vector
+            if len(missing) >= _PERSIST_MIN_NEW:
+                _save_disk_cache()
         rows = [_cache[t] for t in texts]
     return np.stack(rows)
 

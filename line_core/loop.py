@@ -185,6 +185,9 @@ class Explainer:
                     stage_seconds={k: round(v, 4) for k, v in self.timings.items()},
                 )
             )
+        yield from self.steering.handle_commands(self.final_iteration)  # posted at the very end
+        if self.steering.stopped:
+            return
         best = self.best()
         yield self.emit(
             RunFinished(

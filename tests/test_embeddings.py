@@ -1,5 +1,9 @@
 """The process-wide MiniLM embedder: normalised rows, per-text cache, similarities."""
 
+import json
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -57,3 +61,20 @@ def test_one_model_across_threads():
         t.join()
     assert not errors
     assert all(m is models[0] for m in models)
+
+
+@pytest.mark.slow
+def test_disk_cache_serves_a_new_process_without_loading_the_model(tmp_path):
+    env = {**os.environ, "LINE_CACHE_DIR": str(tmp_path)}
+    texts = [f"concept number {i}" for i in range(40)]
+    code = (
+        "import sys, json; from line_core import embeddings as e;"
+        f"v = e.embed({texts!r}); print(json.dumps([e._model is not None, float(v.sum())]))"
+    )
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    loaded_1, total_1 = json.loads(first.stdout.strip().splitlines()[-1])
+    loaded_2, total_2 = json.loads(second.stdout.strip().splitlines()[-1])
+    assert loaded_1 and not loaded_2  # the second process never loaded MiniLM
+    assert abs(total_1 - total_2) < 1e-3
+    assert (tmp_path / "embeddings" / "all-MiniLM-L6-v2.npz").exists()
