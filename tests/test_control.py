@@ -102,5 +102,5 @@ def test_class_folder_gives_the_reference_initial_pool(tmp_path, cache):
     history = load_history(explainer.store.run_dir)
     initial = [r for r in history.records if r.iteration == 0]
     assert len(initial) == 10
-    assert all(r.source == "control-class" for r in initial)
+    assert [r.source for r in initial] == ["control-class"] * 5 + ["random-class"] * 5
     assert "red" in [r.concept for r in initial[:5]]  # top-5 classes by mean activation
