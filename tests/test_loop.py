@@ -206,3 +206,16 @@ def test_real_offline_stack_with_each_shipped_llm(tmp_path, proposer):
     assert all(p.source.removeprefix("summary-") in {"llm", "lexicon"} for p in proposed)
     assert all(p.concept.strip() and p.reasoning for p in proposed)
     assert history.best().auc > 0.5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("unit_index", [2, 6, 12])
+def test_loop_recovers_planted_concepts(tmp_path, unit_index):
+    """Planted units 2 (blue), 6 (vertical stripes) and 12 (OR unit: red or vertical stripes)."""
+    from line_core.targets.planted_units import planted_unit
+
+    unit = planted_unit(unit_index)
+    explainer = new_run(_config(tmp_path, neuron=unit_index, iterations=6))
+    list(explainer.run())
+    label = load_history(explainer.store.run_dir).best().concept
+    assert unit.matches(label), (unit.concept, label)
