@@ -193,6 +193,12 @@ class LexiconProposer:
         if not request.summary:  # rotate the kind of change so the search covers every axis
             wanted = SCHEDULE[request.iteration % len(SCHEDULE)]
             preferred = [i for i in order if _kind(candidates[i]) == wanted]
+            if wanted == "pattern" and preferred and request.history:
+                # patterns of the best concept, least like anything tried first: the pattern
+                # axis is searched broadly instead of stepping to the nearest neighbour
+                tried = self.embed(sorted({normalise(c.concept) for c in request.history}))
+                nearest = (vectors[preferred] @ tried.T).max(axis=1)
+                preferred = [preferred[j] for j in np.argsort(nearest, kind="stable")]
             found = self._first_new(preferred, candidates, scores, request, top)
             if found is not None:
                 return found
