@@ -141,6 +141,8 @@ def accept_reviews_until_finished(page, seconds: float = 300) -> int:
 def test_live_run_steer_analyse_export(server, page):
     """The default unit, 2 iterations, in review mode so the live state is deterministic:
     the run pauses before scoring each proposal, which is when we look, inject and accept."""
+    from playwright.sync_api import expect
+
     base, runs = server
     page.goto(base + "/")
     page.get_by_role("button", name="Start run").wait_for()
@@ -150,9 +152,15 @@ def test_live_run_steer_analyse_export(server, page):
     iterations.fill("2")
     iterations.press("Enter")
     settle(page, 1.0)
+    expect(iterations).to_have_value("2", timeout=60_000)
     page.get_by_text("Advanced: control set").click()
+    review = (
+        page.locator("label").filter(has_text="Review mode: pause").locator("input").first
+    )
+    review.wait_for(state="attached", timeout=60_000)
     page.get_by_text("Review mode: pause").click()
-    settle(page, 1.0)
+    expect(review).to_be_checked(timeout=60_000)  # on a busy machine a click can land late
+    settle(page, 2.0)
     page.get_by_role("button", name="Start run").click()
 
     # live: the initial pool is scored, charts and images are up, the run waits for review
