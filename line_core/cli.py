@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from line_core.config import (
     DEFAULT_GENERATOR,
@@ -20,12 +24,20 @@ from line_core.errors import LineError
 EXIT_BAD_INPUT = 2
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (not a usage block) and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print one line naming the problem and where to read more, then exit 2."""
+        self.exit(EXIT_BAD_INPUT, f"error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="line", description="Explain single neurons of vision models (LINE)."
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     sub.add_parser("models", help="list the registered models and model families")
     sub.add_parser("generators", help="list the image generators")
@@ -49,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--seed", type=int, default=42)
     explain.add_argument("--no-summary", action="store_true", help="skip the summary iteration")
     explain.add_argument("--resume", metavar="RUN_DIR", default=None)
+    explain.add_argument("--review", action="store_true",
+                         help="wait for a researcher to accept each proposal (dashboard)")
     explain.add_argument("--json", action="store_true", help="print one JSON summary")
 
     show = sub.add_parser("show", help="print a run's history")
@@ -60,6 +74,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", default="pdf,svg,png", help="comma list of pdf, svg, png")
     export.add_argument("--preset", default="single", help="single or double (column width)")
     export.add_argument("--out", default=None, help="output folder (default RUN_DIR/export)")
+
+    repair = sub.add_parser("repair", help="move a run's corrupt event lines aside")
+    repair.add_argument("run_dir")
+
+    dashboard = sub.add_parser("dashboard", help="start the dashboard (127.0.0.1 by default)")
+    dashboard.add_argument("--runs-dir", default="runs")
+    dashboard.add_argument("--host", default="127.0.0.1",
+                           help="0.0.0.0 to listen on every interface (anyone may start runs)")
+    dashboard.add_argument("--port", type=int, default=8501)
     return parser
 
 
@@ -120,36 +143,62 @@ def _config_from(args: argparse.Namespace) -> ExplainConfig:
         seed=args.seed,
         reduction=args.reduction,
         summary=not args.no_summary,
+        review=args.review,
         runs_dir=args.runs_dir,
     )
 
 
+def _interrupt_on_sigterm() -> None:
+    """Treat SIGTERM like Ctrl-C: the run stops between writes and resumes later."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
+
+
+def _print_progress(event: object, bar: Any) -> None:
+    from line_core.record.events import ConceptScored
+
+    if isinstance(event, ConceptScored) and event.iteration > 0:
+        bar.write(
+            f"  [{event.iteration:2d}] {event.concept!r:32s} AUC {event.auc:.3f} "
+            f"[{event.auc_low:.2f}, {event.auc_high:.2f}]  MAD {event.mad:5.2f}  "
+            f"({event.source})"
+        )
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     """Run (or resume) an explanation and print its label and run folder."""
-    from line_core.events import ConceptScored, IterationDone
-    from line_core.runs import new_run, resume_run
+    from line_core import engine
+    from line_core.record.events import IterationDone
 
     interactive = sys.stderr.isatty() and not args.json
     started = time.perf_counter()
     if args.resume:
-        explainer = resume_run(args.resume, progress=interactive)
+        explainer = engine.resume(args.resume, progress=interactive)
+        warnings: list[str] = []
     else:
-        explainer = new_run(_config_from(args), progress=interactive)
-    total = explainer.final_iteration + 1
+        new = engine.start(_config_from(args), progress=interactive)
+        explainer, warnings = new.explainer, new.warnings
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for line in explainer.repaired:
+        print(f"note: moved corrupt line {line.number} of events.jsonl to events.jsonl.corrupt "
+              f"({line.reason})", file=sys.stderr)
+    _interrupt_on_sigterm()
     bar = None
     if interactive:
         from tqdm import tqdm
 
-        bar = tqdm(total=total, initial=explainer.start_iteration, unit="it", file=sys.stderr)
+        bar = tqdm(total=explainer.final_iteration + 1, initial=explainer.start_iteration,
+                   unit="it", file=sys.stderr)
     stages: dict[str, float] = {}
     try:
         for event in explainer.run():
-            if isinstance(event, ConceptScored) and event.iteration > 0 and bar is not None:
-                bar.write(
-                    f"  [{event.iteration:2d}] {event.concept!r:32s} AUC {event.auc:.3f} "
-                    f"[{event.auc_low:.2f}, {event.auc_high:.2f}]  MAD {event.mad:5.2f}  "
-                    f"({event.source})"
-                )
+            if bar is not None:
+                _print_progress(event, bar)
             if isinstance(event, IterationDone):
                 for stage, seconds in event.stage_seconds.items():
                     stages[stage] = stages.get(stage, 0.0) + seconds
@@ -157,8 +206,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
                     bar.update(1)
                     bar.set_postfix_str(f"best {event.best_concept!r} {event.best_auc:.3f}")
     except KeyboardInterrupt:
-        if bar is not None:
-            bar.close()
         print(
             f"interrupted; completed iterations are saved. Resume with: "
             f"line explain --resume {explainer.store.run_dir}",
@@ -168,43 +215,57 @@ def cmd_explain(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    best = explainer.best()
+    history = engine.history(explainer.store.run_dir)
+    best = history.best()
     summary = {
         "label": best.concept if best else "",
-        "auc": round(best.auc, 4) if best else None,
-        "mad": round(best.mad, 4) if best else None,
+        "auc": _number(best.auc) if best else None,
+        "mad": _number(best.mad) if best else None,
+        "status": history.status,
         "run_dir": str(explainer.store.run_dir),
         "model": explainer.parts.target.name,
         "layer": explainer.parts.layer,
         "neuron": explainer.parts.neuron,
         "proposer": explainer.config.proposer,
+        "iterations_completed": history.iterations_done,
         "seconds_total": round(time.perf_counter() - started, 2),
         "seconds_by_stage": {k: round(v, 2) for k, v in sorted(stages.items())},
+        "warnings": warnings,
     }
     if args.json:
-        print(json.dumps(summary))
+        print(json.dumps(summary, allow_nan=False))
     else:
         print(f"label: {summary['label']}  (AUC {summary['auc']}, MAD {summary['mad']})")
         print(f"run folder: {summary['run_dir']}")
     return 0
 
 
+def _number(value: float, digits: int = 4) -> float | None:
+    """A finite rounded number for JSON, or None (JSON has no NaN)."""
+    return round(float(value), digits) if math.isfinite(float(value)) else None
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     """Print a run's history as a table (or JSON)."""
-    from line_core.runs import load_history
+    from line_core import engine
 
-    history = load_history(args.run_dir)
+    history = engine.history(args.run_dir)
+    status = engine.status(args.run_dir, history)
     best = history.best()
     if args.json:
         print(
             json.dumps(
                 {
-                    "status": history.status,
+                    "status": status.word,
+                    "writer": status.writer.describe() if status.writer else None,
                     "label": best.concept if best else None,
-                    "auc": best.auc if best else None,
-                    "iterations_completed": history.last_completed_iteration + 1,
+                    "auc": _number(best.auc) if best else None,
+                    "iterations_completed": history.iterations_done,
+                    "iterations_total": history.iterations_total,
+                    "corrupt_lines": history.corrupt_lines,
                     "history": history.table(),
-                }
+                },
+                allow_nan=False,
             )
         )
         return 0
@@ -212,8 +273,14 @@ def cmd_show(args: argparse.Namespace) -> int:
     if started is not None:
         print(
             f"{started.model} / {started.layer} / unit {started.neuron}  "
-            f"generator {started.generator}, proposer {started.proposer}  [{history.status}]"
+            f"generator {started.generator}, proposer {started.proposer}  [{status.word}, "
+            f"{history.iterations_done}/{history.iterations_total} iterations]"
         )
+    if history.failed is not None:
+        print(f"failed: {history.failed.message}")
+    if history.corrupt_lines:
+        print(f"note: {history.corrupt_lines} corrupt event line(s) skipped; "
+              f"`line repair {args.run_dir}` moves them aside")
     print(f"{'it':>3} {'concept':32s} {'source':14s} {'AUC':>6} {'90% CI':>13} {'MAD':>6}")
     for r in history.records:
         ci = f"[{r.auc_low:.2f}, {r.auc_high:.2f}]"
@@ -237,6 +304,24 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_repair(args: argparse.Namespace) -> int:
+    """Move a run's corrupt event lines to events.jsonl.corrupt and say what moved."""
+    from line_core import engine
+
+    moved = engine.repair(args.run_dir)
+    for line in moved:
+        print(f"moved line {line.number} ({line.reason}) to events.jsonl.corrupt")
+    print(f"{args.run_dir}: {len(moved)} corrupt line(s) moved aside; the run is readable")
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Start the dashboard in the foreground."""
+    from line_core.serve import serve
+
+    return serve(args.runs_dir, host=args.host, port=args.port)
+
+
 COMMANDS = {
     "models": cmd_models,
     "generators": cmd_generators,
@@ -245,6 +330,8 @@ COMMANDS = {
     "explain": cmd_explain,
     "show": cmd_show,
     "export": cmd_export,
+    "repair": cmd_repair,
+    "dashboard": cmd_dashboard,
 }
 
 
@@ -259,6 +346,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a full disk, a read-only or vanished folder
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error: cannot read or write{where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
         if os.environ.get("LINE_DEBUG"):
             raise

@@ -11,6 +11,16 @@ DEFAULT_GENERATOR = "procedural"
 DEFAULT_PROPOSER = "lexicon"
 
 
+#: (lowest, highest, why) of every count a user sets; checked before anything is written.
+LIMITS: dict[str, tuple[int, int, str]] = {
+    "iterations": (0, 1000, "a run of more iterations is a sweep, not one explanation"),
+    "images_per_concept": (2, 500, "a score needs a spread; more images belong in evaluation"),
+    "control_size": (10, 100_000, "the control set scores every concept"),
+    "pool_size": (2, 100, "the proposer sees the whole pool"),
+    "seed": (0, 2**31 - 1, "seeds are 31-bit"),
+}
+
+
 @dataclass
 class ExplainConfig:
     """Everything that determines a run. ``layer``/``neuron`` None means the model's default."""

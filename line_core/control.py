@@ -144,6 +144,16 @@ def scan_folder(folder: Path) -> tuple[list[Path], list[str] | None]:
     """Image files of a folder (flat, or one level of class subfolders) and their classes."""
     if not folder.is_dir():
         raise ConfigError(f"control folder '{folder}' does not exist or is not a folder")
+    try:
+        return _scan(folder)
+    except OSError as exc:
+        raise ConfigError(
+            f"control folder '{folder}' cannot be read ({exc.strerror or exc}): check its "
+            "permissions"
+        ) from None
+
+
+def _scan(folder: Path) -> tuple[list[Path], list[str] | None]:
     subdirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if subdirs:
         files, labels = [], []

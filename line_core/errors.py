@@ -21,3 +21,7 @@ class RunStoreError(LineError):
 
 class BackendError(LineError):
     """A backend failed at run time (server refused, auth failure, model output unusable)."""
+
+
+class RunLockedError(RunStoreError):
+    """Another process is writing this run folder (one writer per run)."""

@@ -196,7 +196,7 @@ def _write_text(folder: Path, name: str, text: str) -> Path:
 
 def write_tables(data: RunData, folder: Path) -> list[Path]:
     """history, groups and summary tables as CSV and LaTeX in ``folder``."""
-    summary = runs_table([row_for(data.run_dir.name, data.history, data.report, data.manifest)])
+    summary = runs_table([row_for(data.run_dir.name, data.history, data.report)])
     tables = {
         "history": (history_table(data.history), "rllllrrr"),
         "groups": (groups_table(data.report), "llrrrl"),

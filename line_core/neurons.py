@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from line_core.concepts import Score, concept_seeds
 from line_core.errors import ConfigError
 from line_core.generators.base import ImageGenerator
-from line_core.pool import concept_seeds
 from line_core.probe import layer_activations
 from line_core.scoring import mad
 from line_core.targets.base import Target
@@ -25,14 +25,27 @@ class NeuronMatch:
     """One unit's response to the concept."""
 
     unit: int
-    auc: float
-    mad: float
-    mean_activation: float
+    score: Score
+
+    @property
+    def auc(self) -> float:
+        """The unit's AUC for the concept."""
+        return self.score.auc
+
+    @property
+    def mad(self) -> float:
+        """The unit's MAD for the concept."""
+        return self.score.mad
+
+    @property
+    def mean_activation(self) -> float:
+        """The unit's mean activation on the concept's images."""
+        return self.score.mean_activation
 
     @property
     def rank_key(self) -> tuple[float, float]:
-        """AUC first, MAD breaks ties (as in the loop)."""
-        return (round(self.auc, 9), self.mad)
+        """The one ranking of ``line_core.concepts``."""
+        return self.score.rank_key
 
 
 def unit_aucs(concept: np.ndarray, control: np.ndarray) -> np.ndarray:
@@ -65,11 +78,13 @@ def rank_units(
     aucs = unit_aucs(concept, control)
     mads = np.array([mad(concept[:, u], control[:, u]) for u in range(concept.shape[1])])
     means = concept.mean(axis=0)
-    order = np.lexsort((-mads, -np.round(aucs, 9)))
-    chosen = order if top is None else order[: max(0, top)]
-    return [
-        NeuronMatch(int(u), float(aucs[u]), float(mads[u]), float(means[u])) for u in chosen
+    matches = [
+        NeuronMatch(u, Score(auc=float(aucs[u]), mad=float(mads[u]),
+                             mean_activation=float(means[u])))
+        for u in range(concept.shape[1])
     ]
+    matches.sort(key=lambda m: m.rank_key, reverse=True)
+    return matches if top is None else matches[: max(0, top)]
 
 
 def find_neurons(

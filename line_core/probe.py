@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from line_core.errors import ConfigError
+from line_core.errors import BackendError, ConfigError, LineError
 
 if TYPE_CHECKING:  # a runtime import would be circular (targets list layers with the probe)
     from line_core.targets.base import Target
@@ -197,7 +197,16 @@ def multi_layer_activations(
     try:
         with torch.inference_mode(), ActivationHook(model, layers) as hook:
             for batch in image_batches(target, images, batch_size):
-                hook.run(batch.to(device))
+                try:
+                    hook.run(batch.to(device))
+                except LineError:
+                    raise
+                except (Exception, SystemExit) as exc:  # the model's own code failed
+                    text = " ".join(str(exc).split())[:300]
+                    raise BackendError(
+                        f"the model '{target.name}' failed in its forward pass: "
+                        f"{type(exc).__name__}: {text}"
+                    ) from exc
                 for layer in layers:
                     output = _tensor_output(hook.outputs.get(layer), layer)
                     reduced = reduce_output(output, reduction, token_layout)

@@ -7,34 +7,18 @@ Definitions follow the CoSy evaluation exactly:
 * MAD: (mean(concept) - mean(control)) / std(control), std with n-1, 0 when std is 0.
 
 AUC saturates near 1 with few images, so concepts are ranked by AUC with MAD breaking ties
-(``rank_key``), and every score carries a bootstrap interval over the concept's images.
+(``line_core.concepts.Score.rank_key``), and every score carries a bootstrap interval over
+the concept's images.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
-
-@dataclass(frozen=True)
-class ConceptScore:
-    """All scores of one concept against the control set."""
-
-    auc: float
-    mad: float
-    mean_activation: float
-    u_statistic: float
-    p_value: float
-    auc_low: float
-    auc_high: float
-
-    @property
-    def rank_key(self) -> tuple[float, float]:
-        """Sort key: AUC first, MAD breaks ties."""
-        return (round(self.auc, 9), self.mad)
+from line_core.concepts import Score
 
 
 def auc(concept: Sequence[float], control: Sequence[float]) -> float:
@@ -102,12 +86,12 @@ def bootstrap_auc(
 
 def score_activations(
     concept: Sequence[float], control: Sequence[float], seed: int = 0
-) -> ConceptScore:
+) -> Score:
     """Every score of a concept's activations against the control activations."""
     pos = np.asarray(concept, dtype=np.float64)
     neg = np.asarray(control, dtype=np.float64)
     low, high = bootstrap_auc(pos, neg, seed=seed)
-    return ConceptScore(
+    return Score(
         auc=auc(pos, neg),
         mad=mad(pos, neg),
         mean_activation=float(pos.mean()),

@@ -11,7 +11,6 @@ from line_core.analysis.polysemanticity import (
     PolyConfig,
     PolysemanticityReport,
     polysemanticity,
-    unique_records,
 )
 
 __all__ = [
@@ -31,5 +30,4 @@ __all__ = [
     "imagenet_class_names",
     "label_novelty",
     "polysemanticity",
-    "unique_records",
 ]

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from line_core.analysis.embedding import Embedder, embed_texts
-from line_core.analysis.polysemanticity import unique_records
-from line_core.history import RunHistory, ScoredRecord
+from line_core.concepts import normalise
+from line_core.record.history import RunHistory
 
 
 @dataclass
@@ -44,14 +44,6 @@ def best_so_far_curve(history: RunHistory) -> list[tuple[int, float]]:
     return sorted(best.items())
 
 
-def _best(history: RunHistory) -> ScoredRecord | None:
-    if history.finished is not None and history.finished.label:
-        for record in reversed(history.records):
-            if record.concept == history.finished.label:
-                return record
-    return history.best()
-
-
 def compare_runs(
     history_a: RunHistory,
     history_b: RunHistory,
@@ -64,12 +56,12 @@ def compare_runs(
     fraction of all tried concepts (both runs) that have a neighbour in the other run with
     cosine >= ``near``.
     """
-    a_records, b_records = unique_records(history_a), unique_records(history_b)
-    a_names = {r.concept.strip().lower(): r.concept for r in a_records}
-    b_names = {r.concept.strip().lower(): r.concept for r in b_records}
+    a_records, b_records = history_a.unique_records(), history_b.unique_records()
+    a_names = {normalise(r.concept): r.concept for r in a_records}
+    b_names = {normalise(r.concept): r.concept for r in b_records}
     shared = sorted(a_names[k] for k in a_names.keys() & b_names.keys())
     union = a_names.keys() | b_names.keys()
-    best_a, best_b = _best(history_a), _best(history_b)
+    best_a, best_b = history_a.best(), history_b.best()
 
     texts = [r.concept for r in a_records] + [r.concept for r in b_records]
     labels = [best_a.concept if best_a else "", best_b.concept if best_b else ""]

@@ -47,7 +47,7 @@ import numpy as np
 from sklearn.cluster import AgglomerativeClustering
 
 from line_core.analysis.embedding import Embedder, cosine_matrix, embed_texts
-from line_core.history import RunHistory, ScoredRecord
+from line_core.record.history import RunHistory, ScoredRecord
 
 POLYSEMANTICITY_DEFINITION = (
     "effective number of meanings = exp(H), H = -sum_g p_g ln p_g, "
@@ -133,16 +133,6 @@ class PolysemanticityReport:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict (for the dashboard and the bundle)."""
         return {**asdict(self), "n_groups": self.n_groups}
-
-
-def unique_records(history: RunHistory) -> list[ScoredRecord]:
-    """Each concept's latest score (concepts compared case-insensitively), in first-seen order."""
-    latest: dict[str, ScoredRecord] = {}
-    for record in history.records:
-        key = record.concept.strip().lower()
-        latest.pop(key, None)
-        latest[key] = record
-    return list(latest.values())
 
 
 def _quantile_function(values: list[float]) -> np.ndarray | None:
@@ -268,7 +258,7 @@ def polysemanticity(
     response baseline; without it the median of all tried concepts' mean activations is used.
     """
     config = config or PolyConfig()
-    records = unique_records(history)
+    records = history.unique_records()
     if not records:
         return PolysemanticityReport(0.0, None, 0.0, [], [], 0.0, [], [], [])
     best = max(records, key=lambda r: r.rank_key)

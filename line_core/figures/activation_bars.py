@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from line_core.figures.common import finish, font_sizes, text_px, top_legend
 from line_core.figures.data import pool_rows, wrap_label
 from line_core.figures.style import GREY, Preset, source_colour
-from line_core.history import RunHistory
+from line_core.record.history import RunHistory
 
 
 def bars_height_in(n_rows: int) -> float:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -20,8 +19,9 @@ from line_core.figures.image_grid import image_grid
 from line_core.figures.poly_map import poly_map
 from line_core.figures.score_curve import score_curve
 from line_core.figures.style import Preset
-from line_core.history import RunHistory, build_history
-from line_core.store import RunStore
+from line_core.record.history import RunHistory
+from line_core.record.manifest import Manifest
+from line_core.record.read import load_history
 
 #: The per-run figures, in export order.
 RUN_FIGURES = ("score_curve", "activation_bars", "image_grid", "poly_map")
@@ -33,7 +33,7 @@ class RunData:
 
     run_dir: Path
     history: RunHistory
-    manifest: dict[str, Any]
+    manifest: Manifest | None
     control: np.ndarray | None
     report: PolysemanticityReport
 
@@ -48,9 +48,8 @@ def load_run_data(
 
     ``control`` overrides the control activations recorded in the manifest.
     """
-    store = RunStore.open(run_dir)
-    manifest = store.manifest()
-    history = build_history(store.events())
+    history = load_history(run_dir)
+    manifest = history.manifest
     if not history.records:
         raise RunStoreError(f"{run_dir} has no scored concepts yet: nothing to plot")
     values = np.asarray(control, dtype=np.float64) if control is not None else None

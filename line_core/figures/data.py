@@ -10,14 +10,14 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from line_core.analysis.compare import best_so_far_curve
-from line_core.analysis.polysemanticity import unique_records
-from line_core.history import BASELINE_SOURCES, RunHistory, ScoredRecord, source_kind
+from line_core.concepts import source_kind
+from line_core.record.history import RunHistory, ScoredRecord
+from line_core.record.manifest import Manifest
 
 
 @dataclass
@@ -80,14 +80,6 @@ class GridRow:
     cells: list[GridCell]
 
 
-def seed_baseline(history: RunHistory) -> tuple[float, float] | None:
-    """(mean, sd) AUC of seed-vocabulary concepts: the score of concepts not chosen for it."""
-    aucs = [r.auc for r in history.records if r.source in BASELINE_SOURCES]
-    if not aucs:
-        return None
-    return float(np.mean(aucs)), float(np.std(aucs, ddof=1)) if len(aucs) > 1 else 0.0
-
-
 def score_curve_data(history: RunHistory, jitter: float = 0.32) -> ScoreCurveData:
     """Every scored record (spread sideways within its iteration), best-so-far and baseline."""
     by_iteration: dict[int, list[ScoredRecord]] = {}
@@ -114,17 +106,19 @@ def score_curve_data(history: RunHistory, jitter: float = 0.32) -> ScoreCurveDat
     return ScoreCurveData(
         points=points,
         best=best_so_far_curve(history),
-        baseline=seed_baseline(history),
+        baseline=_baseline(history),
         summary_iteration=max(summary) if summary else None,
     )
 
 
-def control_from_manifest(manifest: dict[str, Any]) -> np.ndarray | None:
+def _baseline(history: RunHistory) -> tuple[float, float] | None:
+    baseline = history.baseline()
+    return (baseline.mean, baseline.sd) if baseline is not None else None
+
+
+def control_from_manifest(manifest: Manifest | None) -> np.ndarray | None:
     """The neuron's control activations recorded in a manifest (None if absent)."""
-    control = manifest.get("control")
-    values = control.get("activations") if isinstance(control, dict) else None
-    if values is None:
-        values = manifest.get("control_activations")
+    values = manifest.control.activations if manifest is not None else []
     if not values:
         return None
     array = np.asarray(values, dtype=np.float64).ravel()
@@ -136,7 +130,7 @@ def pool_rows(
 ) -> list[BarRow]:
     """The current pool's concepts (best first) and, last, the control set when known."""
     pool = history.current_pool() or sorted(
-        unique_records(history), key=lambda r: r.rank_key, reverse=True
+        history.unique_records(), key=lambda r: r.rank_key, reverse=True
     )
     rows = [
         BarRow(r.concept, list(r.activations), r.auc, source_kind(r.source)) for r in pool[:limit]
@@ -150,7 +144,7 @@ def pool_rows(
 
 def top_records(history: RunHistory, n: int) -> list[ScoredRecord]:
     """The n best distinct concepts."""
-    return sorted(unique_records(history), key=lambda r: r.rank_key, reverse=True)[:n]
+    return sorted(history.unique_records(), key=lambda r: r.rank_key, reverse=True)[:n]
 
 
 def grid_rows(

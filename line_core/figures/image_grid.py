@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from line_core.figures.common import finish, font_sizes
 from line_core.figures.data import GridRow, data_uri, grid_rows, thumbnail
 from line_core.figures.style import PX_PER_IN, Preset, get_preset
-from line_core.history import RunHistory
+from line_core.record.history import RunHistory
 
 HEADER_IN = 0.17
 CAPTION_IN = 0.14

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import plotly.graph_objects as go
 
@@ -14,8 +13,8 @@ from line_core.analysis.polysemanticity import PolyConfig, PolysemanticityReport
 from line_core.figures.common import finish, font_sizes
 from line_core.figures.data import control_from_manifest, wrap_label
 from line_core.figures.style import LIGHT_GREY, PX_PER_IN, Preset
-from line_core.history import RunHistory, build_history
-from line_core.store import RunStore
+from line_core.record.history import RunHistory
+from line_core.record.read import load_history
 
 COLUMNS = ("Run", "Layer", "Unit", "Label", "AUC", "MAD", "Meanings", "Poly.")
 
@@ -47,17 +46,15 @@ class LayerRow:
         ]
 
 
-def row_for(
-    run: str, history: RunHistory, report: PolysemanticityReport, manifest: dict[str, Any]
-) -> LayerRow:
+def row_for(run: str, history: RunHistory, report: PolysemanticityReport) -> LayerRow:
     """A layer-table row from an already analysed run."""
     best = history.best()
-    config = manifest.get("config", {}) if isinstance(manifest.get("config"), dict) else {}
     started = history.started
+    manifest = history.manifest
     return LayerRow(
         run=run,
-        layer=started.layer if started else str(config.get("layer", "")),
-        neuron=started.neuron if started else config.get("neuron"),
+        layer=started.layer if started else (manifest.layer if manifest else ""),
+        neuron=started.neuron if started else (manifest.neuron if manifest else None),
         label=best.concept if best else "",
         auc=best.auc if best else float("nan"),
         mad=best.mad if best else float("nan"),
@@ -70,12 +67,10 @@ def summarise_run(
     run_dir: Path | str, embedder: Embedder | None = None, config: PolyConfig | None = None
 ) -> LayerRow:
     """A run's best label, scores and polysemanticity (RunStoreError if unreadable)."""
-    store = RunStore.open(run_dir)
-    manifest = store.manifest()
-    history = build_history(store.events())
-    control = control_from_manifest(manifest)
+    history = load_history(run_dir)
+    control = control_from_manifest(history.manifest)
     report = polysemanticity(history, config=config, embedder=embedder, control=control)
-    return row_for(Path(run_dir).name, history, report, manifest)
+    return row_for(Path(run_dir).name, history, report)
 
 
 def layer_rows(run_dirs: Sequence[Path | str], embedder: Embedder | None = None) -> list[LayerRow]:

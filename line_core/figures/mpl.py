@@ -23,7 +23,7 @@ from line_core.figures.layer_table import FIGURE_ALIGN, LayerRow, table_grid
 from line_core.figures.poly_map import group_colour, hull_outline
 from line_core.figures.score_curve import SOURCE_ORDER
 from line_core.figures.style import GREY, LIGHT_GREY, MPL_FONTS, Preset, get_preset, source_colour
-from line_core.history import RunHistory
+from line_core.record.history import RunHistory
 
 MPL_MARKERS = {
     "llm": "o",

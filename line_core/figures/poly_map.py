@@ -12,7 +12,7 @@ from line_core.analysis.embedding import Embedder
 from line_core.analysis.polysemanticity import MapPoint, PolysemanticityReport, polysemanticity
 from line_core.figures.common import finish, font_sizes, top_legend
 from line_core.figures.style import PALETTE, SCORE_SCALE, Preset
-from line_core.history import RunHistory
+from line_core.record.history import RunHistory
 
 
 def group_colour(index: int) -> str:

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 from line_core.figures.common import finish, top_legend
 from line_core.figures.data import score_curve_data
 from line_core.figures.style import GREY, LIGHT_GREY, SOURCE_SYMBOLS, Preset, source_colour
-from line_core.history import RunHistory
+from line_core.record.history import RunHistory
 
 SOURCE_ORDER = ("seed", "random-class", "control-class", "llm", "lexicon", "user", "summary")
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from line_core.analysis.polysemanticity import PolysemanticityReport
 from line_core.figures.layer_table import COLUMNS, LayerRow
-from line_core.history import RunHistory
+from line_core.record.history import RunHistory
 
 _LATEX_SPECIALS = {
     "\\": r"\textbackslash{}",

@@ -13,7 +13,7 @@ from line_core.proposers.base import (
     ProposalRequest,
     ScoredConcept,
 )
-from line_core.proposers.novelty import NoveltyChecker, normalise
+from line_core.proposers.novelty import NoveltyChecker
 
 __all__ = [
     "PROPOSERS",
@@ -22,5 +22,4 @@ __all__ = [
     "Proposal",
     "ProposalRequest",
     "ScoredConcept",
-    "normalise",
 ]

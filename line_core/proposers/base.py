@@ -5,17 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from line_core.concepts import ScoredConcept
 from line_core.registry import Registry
-
-
-@dataclass(frozen=True)
-class ScoredConcept:
-    """A concept with its score, as shown to a proposer."""
-
-    concept: str
-    auc: float
-    mad: float = 0.0
-    source: str = ""
 
 
 @dataclass

@@ -17,9 +17,9 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from line_core.proposers.base import Proposal, ProposalRequest
+from line_core.proposers.base import ConceptProposer, Proposal, ProposalRequest
 from line_core.proposers.lexicon import LexiconProposer
-from line_core.proposers.llm import LLMProposer
+from line_core.proposers.llm import LLMProposer, LLMSettings
 
 POOR_STREAK = 2
 
@@ -37,6 +37,10 @@ class FallbackProposer:
 
     def __repr__(self) -> str:
         return f"FallbackProposer({self.llm!r}, poor_streak={self.poor_streak})"
+
+    def check_ready(self) -> None:
+        """Raise a one-line error now if the LLM cannot answer."""
+        self.llm.check_ready()
 
     def poor_streak_reason(self, request: ProposalRequest) -> str | None:
         """Why the LLM should sit this one out, or None (see the module docstring)."""
@@ -86,3 +90,30 @@ def _summarise(rejected: list[str], limit: int = 3) -> str:
 def with_fallback(llm: LLMProposer, *, generator: Any = None, seed: int = 0) -> FallbackProposer:
     """Wrap an LLM proposer with a lexicon proposer built for the same generator and seed."""
     return FallbackProposer(llm, LexiconProposer(generator, seed))
+
+
+def build_llm_proposer(
+    backend: Any,
+    settings: LLMSettings,
+    *,
+    generator: Any = None,
+    seed: int = 0,
+    fallback: bool = False,
+    name: str | None = None,
+) -> ConceptProposer:
+    """An LLMProposer over ``backend`` (described generator), with the lexicon fallback if asked."""
+    description = _describe(generator)
+    proposer = LLMProposer(backend, settings, generator_description=description, name=name)
+    return with_fallback(proposer, generator=generator, seed=seed) if fallback else proposer
+
+
+def _describe(generator: Any) -> str:
+    try:
+        return str(generator.describe()) if generator is not None else ""
+    except Exception:  # noqa: BLE001 - a description is optional
+        return ""
+
+
+def repeat_fallback(generator: Any = None, seed: int = 0) -> ConceptProposer:
+    """The proposer the loop turns to when another keeps repeating tried concepts."""
+    return LexiconProposer(generator, seed)

@@ -20,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from line_core.concepts import normalise
 from line_core.proposers.base import PROPOSERS, Proposal, ProposalRequest, ScoredConcept
 from line_core.proposers.mutations import Mutation, generalisations, mutate
-from line_core.proposers.novelty import NoveltyChecker, normalise
+from line_core.proposers.novelty import NoveltyChecker
 from line_core.proposers.parsing import validate_concept
 from line_core.proposers.wordlists import imagenet_class_names
 

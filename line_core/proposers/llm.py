@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
-from line_core.proposers.base import ConceptProposer, Proposal, ProposalRequest
+from line_core.proposers.base import Proposal, ProposalRequest
 from line_core.proposers.novelty import NoveltyChecker
 from line_core.proposers.parsing import lenient_candidates, parse_answer
 from line_core.proposers.prompting import (
@@ -125,6 +125,12 @@ class LLMProposer:
 
     def __repr__(self) -> str:
         return f"LLMProposer({self.name!r}, style={self.settings.style!r})"
+
+    def check_ready(self) -> None:
+        """Raise a one-line error now if the backend cannot answer (e.g. a server is down)."""
+        check = getattr(self.backend, "check_ready", None)
+        if callable(check):
+            check()
 
     def propose(self, request: ProposalRequest) -> Proposal:
         """The first valid new concept; if none, the best repeat with every rejection listed.
@@ -244,27 +250,3 @@ class LLMProposer:
 def _short(text: str, limit: int = 60) -> str:
     one = " ".join(text.split())
     return repr(one if len(one) <= limit else one[: limit - 3] + "...")
-
-
-def build_llm_proposer(
-    backend: Any,
-    settings: LLMSettings,
-    *,
-    generator: Any = None,
-    seed: int = 0,
-    fallback: bool = False,
-    name: str | None = None,
-) -> ConceptProposer:
-    """An LLMProposer over ``backend`` (described generator), with the lexicon fallback if asked."""
-    from line_core.proposers.fallback import with_fallback
-
-    description = _describe(generator)
-    proposer = LLMProposer(backend, settings, generator_description=description, name=name)
-    return with_fallback(proposer, generator=generator, seed=seed) if fallback else proposer
-
-
-def _describe(generator: Any) -> str:
-    try:
-        return str(generator.describe()) if generator is not None else ""
-    except Exception:  # noqa: BLE001 - a description is optional
-        return ""

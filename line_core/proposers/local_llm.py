@@ -28,7 +28,8 @@ from line_core.errors import ConfigError, MissingWeightsError
 from line_core.hub import is_offline, quiet_transformers
 from line_core.model_cache import cached_folder, convert_gguf, models_dir
 from line_core.proposers.base import PROPOSERS, ConceptProposer
-from line_core.proposers.llm import LLMSettings, Sampling, Style, build_llm_proposer
+from line_core.proposers.fallback import build_llm_proposer
+from line_core.proposers.llm import LLMSettings, Sampling, Style
 from line_core.proposers.prompting import Message
 
 _loaded: dict[tuple[str, str, str], tuple[Any, Any]] = {}
@@ -53,7 +54,7 @@ def resolve_device(device: str = "auto") -> str:
 
 def _missing(model_id: str, why: str) -> MissingWeightsError:
     return MissingWeightsError(
-        f"model '{model_id}' is not on this machine ({why}): run `huggingface-cli download "
+        f"model '{model_id}' is not on this machine ({why}): run `hf download "
         f"{model_id}` where there is internet, or pass hf:/path/to/a/local/folder"
     )
 

@@ -1,48 +1,23 @@
 """Is a concept new? Exact repeats by normalised text, near-duplicates by MiniLM cosine.
 
-``normalise`` is the project's canonical form of a concept (the forbidden set holds it):
-lowercase, punctuation and articles removed, single spaces, simple plural folding — so
-"Red stripes!" and "a red stripe" are the same concept.
+Exact repeats use ``line_core.concepts.normalise``, the project's one canonical form of a
+concept ("Red stripes!" and "a red stripe" are the same concept).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from line_core.concepts import normalise
 from line_core.proposers.wordlists import contrast_group
-
-_NON_WORD = re.compile(r"[\W_]+")
-_ARTICLES = frozenset({"a", "an", "the"})
 
 #: Cosine (MiniLM) at or above which a concept counts as a near-duplicate of a tried one.
 NEAR_DUPLICATE = 0.9
 
 Embedder = Callable[[Sequence[str]], np.ndarray]
-
-
-def fold_plural(word: str) -> str:
-    """Fold a simple English plural to its singular ("stripes" -> "stripe"); idempotent."""
-    if len(word) <= 3 or word.endswith(("ss", "us", "is")):
-        return word
-    if word.endswith("sses"):
-        return word[:-2]
-    if word.endswith(("ches", "shes", "xes", "zes")):
-        return word[:-2]
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith("s"):
-        return word[:-1]
-    return word
-
-
-def normalise(text: str) -> str:
-    """Canonical form of a concept for repeat detection ("The Red Stripes!" -> "red stripe")."""
-    words = _NON_WORD.sub(" ", str(text).lower()).split()
-    return " ".join(fold_plural(w) for w in words if w not in _ARTICLES)
 
 
 def is_contrast_swap(a: str, b: str) -> bool:

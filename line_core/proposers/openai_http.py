@@ -18,7 +18,8 @@ from typing import Any
 
 from line_core.errors import BackendError, ConfigError
 from line_core.proposers.base import PROPOSERS, ConceptProposer
-from line_core.proposers.llm import LLMProposer, LLMSettings, Sampling, build_llm_proposer
+from line_core.proposers.fallback import build_llm_proposer
+from line_core.proposers.llm import LLMProposer, LLMSettings, Sampling
 from line_core.proposers.prompting import Message
 
 log = logging.getLogger(__name__)
@@ -157,6 +158,27 @@ class OpenAIBackend:
                 raise BackendError(f"{self.base_url} answered HTTP {status}: {detail}")
             return _content(response, self.base_url)
         raise BackendError(f"{self.base_url} failed after {self.max_tries} tries ({problem})")
+
+    def check_ready(self) -> None:
+        """Fail fast, before a run folder exists, when the server cannot be reached.
+
+        Asks ``GET BASE_URL/models`` once with a short timeout: a refused connection, a timeout
+        or an authentication failure is a BackendError; any other answer (some servers have no
+        ``/models``) counts as reachable.
+        """
+        import httpx
+
+        try:
+            response = httpx.get(f"{self.base_url}/models", headers=self._headers(),
+                                 timeout=min(self.timeout, 10.0))
+        except httpx.ConnectError:
+            raise BackendError(f"cannot reach {self.base_url}: is the server running?") from None
+        except httpx.TimeoutException:
+            raise BackendError(f"{self.base_url} did not answer within 10 s") from None
+        except httpx.HTTPError as exc:
+            raise BackendError(f"request to {self.base_url} failed: {type(exc).__name__}") from None
+        if response.status_code in (401, 403):
+            raise BackendError(f"authentication failed for {self.base_url}: set {self.api_key_env}")
 
     def _warn(self, problem: str, attempt: int) -> None:
         log.warning("%s: %s (try %d/%d)", self.base_url, problem, attempt + 1, self.max_tries)

@@ -13,8 +13,8 @@ from functools import cache
 from importlib.resources import files
 from string import Template
 
+from line_core.concepts import normalise
 from line_core.proposers.base import ProposalRequest, ScoredConcept
-from line_core.proposers.novelty import normalise
 
 #: How many tried concepts a prompt shows (the full set is enforced in code).
 FORBIDDEN_SHOWN = 20

@@ -39,7 +39,7 @@ def _import_file(location: str) -> ModuleType:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:  # any failure of user code is reported in one line
+    except (Exception, SystemExit) as exc:  # any failure of user code is reported in one line
         sys.modules.pop(name, None)
         raise ConfigError(f"importing '{location}' failed: {type(exc).__name__}: {exc}") from None
     return module
@@ -52,7 +52,7 @@ def _import_module(location: str) -> ModuleType:
         raise ConfigError(
             f"cannot import module '{location}' ({exc}); install it or add it to PYTHONPATH"
         ) from None
-    except Exception as exc:  # user code: report it in one line
+    except (Exception, SystemExit) as exc:  # user code: report it in one line
         raise ConfigError(f"importing '{location}' failed: {type(exc).__name__}: {exc}") from None
 
 
@@ -78,7 +78,7 @@ def load_custom(spec: str, **options: object) -> Target:
         raise ConfigError(f"'{spec}' is not callable (it is a {type(factory).__name__})")
     try:
         result = factory(**options)
-    except Exception as exc:  # user code: report it in one line
+    except (Exception, SystemExit) as exc:  # user code: report it in one line
         raise ConfigError(f"'{spec}' raised {type(exc).__name__}: {exc}") from None
     return _as_target(result, spec)
 

@@ -44,11 +44,64 @@ class HFPreprocess:
         return self.processor(images=rgb, return_tensors="pt")["pixel_values"]
 
 
-def _input_size(processor: object) -> int:
-    size = getattr(processor, "crop_size", None) or getattr(processor, "size", None) or {}
-    if isinstance(size, dict):
-        size = size.get("height") or size.get("shortest_edge") or 224
-    return int(getattr(size, "height", None) or size)
+_SIZE_FORMS = "{height, width}, {shortest_edge}, {longest_edge} or an int"
+
+
+def _size_fields(size: object) -> dict[str, int] | int | None:
+    """A processor ``size`` / ``crop_size`` as a dict without None values, an int, or None."""
+    if size is None or isinstance(size, bool):
+        return None
+    if isinstance(size, int):
+        return size
+    if isinstance(size, (tuple, list)) and len(size) == 2:
+        return {"height": size[0], "width": size[1]}
+    items = getattr(size, "items", None)
+    pairs = items() if callable(items) else size  # a SizeDict (transformers 5) yields pairs
+    try:
+        return {str(key): int(value) for key, value in pairs if value is not None}
+    except (TypeError, ValueError):
+        return None
+
+
+def _side(fields: dict[str, int]) -> int | None:
+    """The side of the square input one ``size`` dict makes, or None for an unknown form."""
+    height, width = fields.get("height"), fields.get("width")
+    if height and width:
+        return max(int(height), int(width))
+    shortest, longest = fields.get("shortest_edge"), fields.get("longest_edge")
+    if shortest and longest:  # a square image is capped by longest_edge
+        return min(int(shortest), int(longest))
+    edge = shortest or longest
+    return int(edge) if edge else None
+
+
+def processor_input_size(processor: object, name: str = "hf model") -> int:
+    """The side length of the images ``processor`` feeds the model (ConfigError if unknown).
+
+    A centre crop wins when the processor applies one (``crop_size`` with ``do_center_crop``).
+    Otherwise ``size`` decides: ``{height, width}`` (the larger side when not square),
+    ``{shortest_edge}`` (resize the shortest edge, to ``shortest_edge / crop_pct`` first when
+    the processor has a ``crop_pct``, then crop to ``shortest_edge``), ``{longest_edge}``, or
+    an int.
+    """
+    if getattr(processor, "do_center_crop", True):
+        crop = _size_fields(getattr(processor, "crop_size", None))
+        if isinstance(crop, int) and crop > 0:
+            return crop
+        if isinstance(crop, dict) and crop and (side := _side(crop)):
+            return side
+    raw = getattr(processor, "size", None)
+    size = _size_fields(raw)
+    if isinstance(size, int) and size > 0:
+        return size
+    side = _side(size) if isinstance(size, dict) else None
+    if not side or side <= 0:
+        raise ConfigError(
+            f"{name}: cannot tell the input size from its image processor "
+            f"({type(processor).__name__}, size={size if size is not None else raw!r}); "
+            f"LINE understands {_SIZE_FORMS}"
+        )
+    return side
 
 
 def _class_names(model: nn.Module) -> list[str] | None:
@@ -84,7 +137,8 @@ def hf_target(id_or_path: str) -> Target:
         where = "the folder" if local.is_dir() else "the local Hugging Face cache"
         raise MissingWeightsError(
             f"hf:{id_or_path} could not be loaded from {where} ({type(exc).__name__}); "
-            f"download it with `huggingface-cli download {id_or_path}` or pass a local folder"
+            f"download it with `hf download {id_or_path}` (or `hf download {id_or_path} "
+            "--local-dir FOLDER`, then hf:FOLDER) or pass a local folder"
         ) from None
     except ValueError as exc:
         raise ConfigError(f"hf:{id_or_path} is not an image classifier: {exc}") from None
@@ -97,6 +151,6 @@ def hf_target(id_or_path: str) -> Target:
         description=f"Hugging Face {type(model).__name__} ({id_or_path})",
         default_layer=guess_default_layer(wrapped),
         class_names=_class_names(model),
-        input_size=_input_size(processor),
+        input_size=processor_input_size(processor, f"hf:{id_or_path}"),
         token_layout="cls" if has_cls else "mean",
     )

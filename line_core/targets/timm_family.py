@@ -44,9 +44,12 @@ def _weights_cached(cfg: object) -> bool:
 
 def _missing(name: str, cfg: object, why: str) -> MissingWeightsError:
     source = getattr(cfg, "hf_hub_id", None) or getattr(cfg, "url", None) or name
-    fetch = f"`huggingface-cli download {source}`" if getattr(cfg, "hf_hub_id", None) else source
+    fetch = f"download {source}"
+    if getattr(cfg, "hf_hub_id", None):
+        repo, _, revision = source.partition("@")
+        fetch = f"run `hf download {repo}" + (f" --revision {revision}`" if revision else "`")
     return MissingWeightsError(
-        f"pretrained weights for timm:{name} are not on this machine ({why}); download {fetch} "
+        f"pretrained weights for timm:{name} are not on this machine ({why}); {fetch} "
         "(or run once online), or use pretrained=False"
     )
 

@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 from PIL import Image
 
+from line_core.concepts import seed_key
 from line_core.generators.procedural import patterns, shapes
 from line_core.generators.procedural.colours import NEUTRAL, RGB, VIVID, jitter, pick_contrasting
 from line_core.generators.procedural.scene import FillSpec, PatternSpec, SceneSpec
@@ -17,7 +18,7 @@ _ANY = VIVID + NEUTRAL
 
 def rng_for(text: str, seed: int | str) -> np.random.Generator:
     """A generator seeded from the normalised text and the seed (stable across processes)."""
-    key = " ".join(text.lower().split()) + "\x1f" + str(seed)
+    key = seed_key(text) + "\x1f" + str(seed)
     return np.random.default_rng(int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big"))
 
 

@@ -1,9 +1,10 @@
-"""Run explanations in a background process that writes only to the run store.
+"""Run explanations in a background process that writes only to the run record.
 
-The dashboard creates and validates a run in its own process (``runs.new_run``), then starts a
-worker process that resumes it (``line explain --resume RUN_DIR``). Widget clicks and browser
-reloads never touch the worker; the page polls the store. A ``worker.json`` file in the run
-folder records the worker's pid so any page can tell whether the run is live.
+The engine's door creates and validates a run in the caller's process, gives its writer lock
+back, then starts a worker process that resumes it (``line explain --resume RUN_DIR``). The
+worker takes the writer lock; whether a run is live is read from that lock. ``worker.json``
+records the worker's pid only to tell "starting" (models loading, lock not yet taken) from
+"never started".
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from line_core.store import atomic_write_text
+from line_core.record.store import atomic_write_text
 
 WORKER_FILE = "worker.json"
 LOG_FILE = "worker.log"

@@ -1,4 +1,4 @@
-"""What a run's manifest records: config, backends, seeds, package versions, git revision."""
+"""A new run's manifest: config, backends, control, seeds, package versions, git revision."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import platform
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
-from line_core.components import Components
 from line_core.config import ExplainConfig
+from line_core.engine.components import Components
+from line_core.record.manifest import ControlInfo, Manifest
 
 PACKAGES = ("line-explain", "torch", "torchvision", "numpy", "transformers", "diffusers", "timm")
 
@@ -43,13 +44,12 @@ def git_revision() -> str:
     return out.stdout.strip() or "unknown"
 
 
-def build_manifest(config: ExplainConfig, parts: Components) -> dict[str, Any]:
-    """The manifest of a new run."""
-    return {
-        "format": 1,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "config": {**config.to_dict(), "layer": parts.layer, "neuron": parts.neuron},
-        "backends": {
+def build_manifest(config: ExplainConfig, parts: Components) -> Manifest:
+    """The manifest of a new run (layer and unit resolved to the model's defaults)."""
+    return Manifest(
+        config=replace(config, layer=parts.layer, neuron=parts.neuron),
+        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        backends={
             "model": {"name": parts.target.name, "description": parts.target.description},
             "generator": {
                 "name": parts.generator.name,
@@ -58,15 +58,15 @@ def build_manifest(config: ExplainConfig, parts: Components) -> dict[str, Any]:
             },
             "proposer": {"name": getattr(parts.proposer, "name", config.proposer)},
         },
-        "control": {
-            "description": parts.control.description,
-            "size": int(parts.control.activations.shape[0]),
-            "skipped": parts.control.skipped,
-            "activations": [round(float(v), 6) for v in parts.control.unit(parts.neuron)],
-        },
-        "seeds": {"run": config.seed},
-        "packages": package_versions(),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "git_revision": git_revision(),
-    }
+        control=ControlInfo(
+            description=parts.control.description,
+            size=int(parts.control.activations.shape[0]),
+            skipped=parts.control.skipped,
+            activations=[round(float(v), 6) for v in parts.control.unit(parts.neuron)],
+        ),
+        seeds={"run": config.seed},
+        packages=package_versions(),
+        python=sys.version.split()[0],
+        platform=platform.platform(),
+        git_revision=git_revision(),
+    )

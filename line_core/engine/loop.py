@@ -1,10 +1,11 @@
-"""The LINE algorithm as an iterator of events, written to the run store as they happen.
+"""The LINE algorithm as an iterator of events, written to the run record as they happen.
 
 Iteration 0 scores the initial pool (control classes: top 5 + 5 random; otherwise the
 generator's seed vocabulary: top 5 + 5 random). Iterations 1..K each propose one new concept,
 render it, score it against the control set and update the pool. Iteration K+1 (summary) asks for
-one concept generalising the top 3. A resumed run rebuilds its state from the events and
-continues after the last completed iteration.
+one concept generalising the top 3. A resumed run rebuilds its state from the history and
+continues after the last completed iteration. The loop holds the run's writer lock while it runs
+and records a ``RunFailed`` event, with the reason, on any failure.
 """
 
 from __future__ import annotations
@@ -13,37 +14,49 @@ import random
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
 
 import numpy as np
 
-from line_core.components import Components
+from line_core.concepts import ScoredConcept, Source
 from line_core.config import ExplainConfig
-from line_core.errors import BackendError
-from line_core.events import (
+from line_core.engine.components import Components
+from line_core.engine.pool import concept_seeds, derive_seed, sort_pool, update_pool
+from line_core.engine.state import LoopState
+from line_core.engine.steering import (
+    BanConcept,
+    Request,
+    ScoreConcepts,
+    StopRun,
+    plan,
+    review_choice,
+)
+from line_core.errors import BackendError, LineError
+from line_core.probe import layer_activations
+from line_core.proposers import Proposal, ProposalRequest
+from line_core.record.commands import Accept, Command
+from line_core.record.events import (
     ConceptProposed,
     ConceptScored,
     Event,
     ImagesGenerated,
     IterationDone,
     PoolUpdated,
+    RunFailed,
     RunFinished,
     RunResumed,
     RunStarted,
     StageStarted,
+    UserAction,
 )
-from line_core.history import build_history, write_history_tables
-from line_core.pool import PoolEntry, concept_seeds, derive_seed, sort_pool, update_pool
-from line_core.probe import layer_activations
-from line_core.proposers import PROPOSERS, Proposal, ProposalRequest, ScoredConcept
-from line_core.proposers.novelty import normalise
+from line_core.record.history import build_history
+from line_core.record.store import BadLine, RunStore
+from line_core.record.tables import tables_current, write_history_tables
 from line_core.scoring import score_activations
-from line_core.steering import Steering
-from line_core.store import RunStore
 
 RANDOM_INITIAL = 5
 TOP_INITIAL = 5
 MAX_PROPOSAL_TRIES = 3
+REVIEW_POLL_SECONDS = 0.25
 
 
 def drop_flagged(
@@ -62,66 +75,44 @@ def drop_flagged(
     return [images[i] for i in keep], [seeds[i] for i in keep], sorted(flagged)
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception as one line for a ``RunFailed`` event."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if isinstance(exc, LineError) else f"{type(exc).__name__}: {text}"
+
+
 class Explainer:
-    """Runs (or resumes) one explanation; iterate ``run()`` to drive it."""
+    """Runs (or resumes) one explanation; iterate ``run()`` to drive it.
+
+    ``store`` must hold the run's writer lock (the engine's door takes it); ``run()`` gives it
+    back when it ends.
+    """
 
     def __init__(self, config: ExplainConfig, parts: Components, store: RunStore) -> None:
         self.config = config
         self.parts = parts
         self.store = store
-        self.scores: dict[str, PoolEntry] = {}
-        self.sources: dict[str, str] = {}
-        self.pool: list[PoolEntry] = []
-        self.forbidden: set[str] = set()
-        self.timings: dict[str, float] = {}
-        self.start_iteration = 0
-        self.steering = Steering(self)
-        self._lexicon = None
-        self.resuming = False
-        self.already_finished = False
-        self._restore()
-
-    # -- state ---------------------------------------------------------------------------
-    def _restore(self) -> None:
-        history = build_history(self.store.events())
-        done = history.last_completed_iteration
+        self.repaired: list[BadLine] = store.repair()
+        history = build_history(store.events())
         self.resuming = history.started is not None
         self.already_finished = history.finished is not None
-        if not self.resuming:
-            return
-        for record in history.records:
-            if record.iteration <= done:
-                self._remember(record.concept, record.source, record.auc, record.mad)
-        for proposal in history.proposals:
-            if proposal.iteration <= done:
-                self.forbidden.add(normalise(proposal.concept))
-        for action in history.actions:
-            if action.iteration <= done:
-                self.steering.restore(action)
-        if done >= 0 and done in history.pools:
-            self.pool = sort_pool([self.scores[c] for c in history.pools[done] if c in self.scores])
-        self.start_iteration = done + 1
-
-    def _remember(self, concept: str, source: str, auc: float, mad: float) -> PoolEntry:
-        entry = PoolEntry(concept, auc, mad)
-        self.scores[concept] = entry
-        self.sources.setdefault(concept, source)
-        self.forbidden.add(normalise(concept))
-        return entry
+        self.start_iteration = history.last_completed_iteration + 1
+        self.state = LoopState.from_history(history)
+        self.timings: dict[str, float] = {}
+        self.iteration = self.start_iteration
 
     @property
     def final_iteration(self) -> int:
         """Index of the last iteration (the summary one when enabled)."""
         return self.config.iterations + (1 if self.config.summary else 0)
 
-    def best(self) -> PoolEntry | None:
+    def best(self) -> ScoredConcept | None:
         """Best concept tried so far (banned ones excluded)."""
-        allowed = [e for e in self.scores.values() if not self.steering.is_banned(e.concept)]
-        return max(allowed, key=lambda e: e.rank_key, default=None)
+        return self.state.best()
 
     # -- events --------------------------------------------------------------------------
     def emit(self, event: Event) -> Event:
-        """Write an event to the store (the loop's only output) and return it."""
+        """Write an event to the record (the loop's only output) and return it."""
         started = time.perf_counter()
         self.store.append(event)
         self._add_time("store", time.perf_counter() - started)
@@ -140,10 +131,35 @@ class Explainer:
 
     # -- the run -------------------------------------------------------------------------
     def run(self) -> Iterator[Event]:
-        """Drive the run to its end (or to a researcher's stop), yielding every event."""
+        """Drive the run to its end (or a researcher's stop), yielding every event.
+
+        Any failure is recorded as ``RunFailed`` with its reason before it propagates; an
+        interrupt (Ctrl-C, SIGTERM) is not a failure: the run resumes where it stopped.
+        """
+        try:
+            yield from self._run()
+        except LineError as exc:
+            self._record_failure(exc)
+            raise
+        except (KeyboardInterrupt, GeneratorExit):
+            raise
+        except Exception as exc:
+            self._record_failure(exc)
+            raise
+        finally:
+            self.store.lock.release()
+
+    def _record_failure(self, exc: BaseException) -> None:
+        try:
+            self.emit(RunFailed(message=one_line(exc)[:500], iteration=self.iteration))
+        except (OSError, ValueError):
+            pass  # the disk itself failed: the original error is what the user needs
+
+    def _run(self) -> Iterator[Event]:
         run_started = time.perf_counter()
-        self.store.prepare_append()
-        if self.already_finished and not self.steering.pending():
+        if self.already_finished and not self._pending():
+            if not tables_current(self.store.run_dir):
+                write_history_tables(self.store.run_dir, build_history(self.store.events()))
             return
         if not self.resuming:
             yield self.emit(
@@ -159,21 +175,22 @@ class Explainer:
         else:
             yield self.emit(RunResumed(from_iteration=self.start_iteration - 1))
         if self.already_finished:  # steering a finished run: apply the commands, re-finish
-            yield from self.steering.handle_commands(self.final_iteration)
+            yield from self.handle_commands(self.final_iteration)
         for iteration in range(self.start_iteration, self.final_iteration + 1):
+            self.iteration = iteration
             self.timings = {}
             began = time.perf_counter()
             if iteration > 0:  # commands wait until the initial pool exists
-                yield from self.steering.handle_commands(iteration)
-            if self.steering.stopped:
+                yield from self.handle_commands(iteration)
+            if self.state.stopped:
                 return
             if iteration == 0:
                 yield from self._initial_pool()
             else:
                 yield from self._iterate(iteration, summary=iteration > self.config.iterations)
-            if self.steering.stopped:
+            if self.state.stopped:
                 return
-            yield from self.steering.handle_commands(iteration)
+            yield from self.handle_commands(iteration)
             best = self.best()
             yield self.emit(
                 IterationDone(
@@ -185,8 +202,8 @@ class Explainer:
                     stage_seconds={k: round(v, 4) for k, v in self.timings.items()},
                 )
             )
-        yield from self.steering.handle_commands(self.final_iteration)  # posted at the very end
-        if self.steering.stopped:
+        yield from self.handle_commands(self.final_iteration)  # posted at the very end
+        if self.state.stopped:
             return
         best = self.best()
         yield self.emit(
@@ -198,6 +215,76 @@ class Explainer:
             )
         )
         write_history_tables(self.store.run_dir, build_history(self.store.events()))
+
+    # -- researcher commands -------------------------------------------------------------
+    def _pending(self) -> list[Command]:
+        return [c for c in self.store.commands() if c.id not in self.state.handled]
+
+    def _answer(self, iteration: int, command: Command, action: str, concept: str,
+                detail: str) -> Event:
+        self.state.handled.add(command.id)
+        return self.emit(
+            UserAction(iteration=iteration, action=action, concept=concept, detail=detail,
+                       command_id=command.id)
+        )
+
+    def handle_commands(self, iteration: int) -> Iterator[Event]:
+        """Apply every pending command (except review answers, which ``review`` takes)."""
+        for command in self._pending():
+            if isinstance(command, Accept):
+                continue
+            yield from self._apply(iteration, command)
+            if self.state.stopped:
+                return
+
+    def _apply(self, iteration: int, command: Command) -> Iterator[Event]:
+        steps = plan(command, self.state, self.config.images_per_concept)
+        yield self._answer(iteration, command, steps.action, steps.concept, steps.detail)
+        for request in steps.requests:
+            yield from self._carry_out(iteration, request)
+
+    def _carry_out(self, iteration: int, request: Request) -> Iterator[Event]:
+        if isinstance(request, StopRun):
+            self.state.stopped = True
+        elif isinstance(request, BanConcept):
+            if self.state.ban(request.concept):
+                yield self._pool_event(iteration, added="", removed=request.concept)
+        elif isinstance(request, ScoreConcepts):
+            entries = yield from self.evaluate(
+                request.concepts, request.source, iteration, n_images=request.n_images
+            )
+            for entry in entries:
+                if request.refresh:
+                    if self.state.refresh_in_pool(entry):
+                        yield self._pool_event(iteration, added=entry.concept, removed=None)
+                    continue
+                if request.replaces is not None:
+                    self.state.drop_from_pool(request.replaces)
+                yield from self.enter_pool(iteration, entry)
+
+    def _pool_event(self, iteration: int, added: str, removed: str | None) -> Event:
+        return self.emit(
+            PoolUpdated(iteration=iteration, pool=[e.concept for e in self.state.pool],
+                        added=added, removed=removed)
+        )
+
+    def review(self, iteration: int, concept: str, source: str) -> Iterator[Event]:
+        """Wait for the researcher to accept (possibly edit) a proposed concept.
+
+        Returns (concept, source) to score, or None when the run was stopped meanwhile.
+        """
+        yield self.emit(StageStarted(iteration=iteration, stage="review", detail=concept))
+        while True:
+            for command in self._pending():
+                if isinstance(command, Accept):
+                    choice = review_choice(command, concept, source)
+                    yield self._answer(iteration, command, "accept", choice.concept,
+                                       choice.detail)
+                    return choice.concept, choice.source
+                yield from self._apply(iteration, command)
+                if self.state.stopped:
+                    return None
+            time.sleep(REVIEW_POLL_SECONDS)
 
     # -- iteration 0 ---------------------------------------------------------------------
     def _initial_candidates(self) -> list[tuple[str, str]]:
@@ -213,11 +300,11 @@ class Explainer:
             ranked = sorted(class_means, key=class_means.get, reverse=True)
             rest = ranked[TOP_INITIAL:]
             randoms = rng.sample(rest, min(RANDOM_INITIAL, len(rest)))
-            return [(c, "control-class") for c in ranked[:TOP_INITIAL]] + [
-                (c, "random-class") for c in randoms
+            return [(c, Source.CONTROL_CLASS) for c in ranked[:TOP_INITIAL]] + [
+                (c, Source.RANDOM_CLASS) for c in randoms
             ]
         vocabulary = list(dict.fromkeys(self.parts.generator.seed_concepts()))
-        return [(c, "seed") for c in vocabulary if not self.steering.is_banned(c)]
+        return [(c, Source.SEED) for c in vocabulary if not self.state.is_banned(c)]
 
     def _initial_pool(self) -> Iterator[Event]:
         candidates = self._initial_candidates()
@@ -227,36 +314,27 @@ class Explainer:
             )
         concepts = [c for c, _ in candidates]
         scored = yield from self.evaluate(concepts, [s for _, s in candidates], iteration=0)
-        if candidates and candidates[0][1] == "seed":  # keep the top 5 plus 5 random others
+        if candidates and candidates[0][1] == Source.SEED:  # keep the top 5 plus 5 random
             ranked = sort_pool(scored)
             rng = random.Random(derive_seed("initial-random", self.config.seed))
             rest = ranked[TOP_INITIAL:]
             chosen = ranked[:TOP_INITIAL] + rng.sample(rest, min(RANDOM_INITIAL, len(rest)))
         else:
             chosen = scored
-        self.pool = sort_pool(chosen)[: self.config.pool_size]
-        yield self.emit(
-            PoolUpdated(iteration=0, pool=[e.concept for e in self.pool], added="", removed=None)
-        )
+        self.state.pool = sort_pool(chosen)[: self.config.pool_size]
+        yield self._pool_event(0, added="", removed=None)
 
     # -- iterations 1..K+1 ---------------------------------------------------------------
     def _request(self, iteration: int, summary: bool, attempt: int) -> ProposalRequest:
-        pool = sort_pool(self.pool)
-        view = pool[:3] if summary else pool
+        pool = sort_pool(self.state.pool)
         return ProposalRequest(
-            pool=[
-                ScoredConcept(e.concept, e.auc, e.mad, self.sources.get(e.concept, ""))
-                for e in view
-            ],
-            forbidden=set(self.forbidden),
+            pool=pool[:3] if summary else pool,
+            forbidden=set(self.state.forbidden),
             iteration=iteration,
             seed=derive_seed("propose", self.config.seed, iteration, attempt),
             generator_description=self.parts.generator.describe(),
             summary=summary,
-            history=[
-                ScoredConcept(c, e.auc, e.mad, self.sources.get(c, ""))
-                for c, e in self.scores.items()
-            ],
+            history=list(self.state.scores.values()),
         )
 
     def propose(self, iteration: int, summary: bool) -> Proposal:
@@ -264,29 +342,22 @@ class Explainer:
         rejected: list[str] = []
         for attempt in range(MAX_PROPOSAL_TRIES):
             proposal = self.parts.proposer.propose(self._request(iteration, summary, attempt))
-            if normalise(proposal.concept) and normalise(proposal.concept) not in self.forbidden:
+            if self.state.is_new(proposal.concept):
                 proposal.rejected = [*rejected, *proposal.rejected]
                 return proposal
             rejected.append(proposal.concept)
-        fallback = self._lexicon_proposer().propose(self._request(iteration, summary, 99))
+        fallback = self.parts.fallback.propose(self._request(iteration, summary, 99))
         fallback.rejected = [*rejected, *fallback.rejected]
         fallback.reasoning = (
-            f"proposer repeated tried concepts; lexicon fallback. {fallback.reasoning}"
+            f"proposer repeated tried concepts; {fallback.source} fallback. {fallback.reasoning}"
         )
         return fallback
-
-    def _lexicon_proposer(self):  # noqa: ANN202 - a ConceptProposer
-        if self._lexicon is None:
-            self._lexicon = PROPOSERS.create(
-                "lexicon", generator=self.parts.generator, seed=self.config.seed
-            )
-        return self._lexicon
 
     def _iterate(self, iteration: int, summary: bool) -> Iterator[Event]:
         yield self.emit(StageStarted(iteration=iteration, stage="propose"))
         with self._timed("propose"):
             proposal = self.propose(iteration, summary)
-        source = "summary-" + proposal.source if summary else proposal.source
+        source = Source.summary(proposal.source) if summary else proposal.source
         yield self.emit(
             ConceptProposed(
                 iteration=iteration,
@@ -299,25 +370,23 @@ class Explainer:
         )
         concept = proposal.concept
         if self.config.review:
-            concept = yield from self.steering.review(iteration, concept)
-            if concept is None:
+            choice = yield from self.review(iteration, concept, source)
+            if choice is None:
                 return
-        self.forbidden.add(normalise(concept))
+            concept, source = choice
+        self.state.forbid(concept)
         [entry] = yield from self.evaluate([concept], source, iteration)
         yield from self.enter_pool(iteration, entry)
 
-    def enter_pool(self, iteration: int, entry: PoolEntry) -> Iterator[Event]:
+    def enter_pool(self, iteration: int, entry: ScoredConcept) -> Iterator[Event]:
         """Apply the pool update rule for a newly scored concept and log it."""
+        if self.state.is_banned(entry.concept):
+            return
         rng = random.Random(derive_seed("pool", self.config.seed, iteration, entry.concept))
-        self.pool, removed = update_pool(self.pool, entry, rng, self.config.pool_size)
-        yield self.emit(
-            PoolUpdated(
-                iteration=iteration,
-                pool=[e.concept for e in self.pool],
-                added=entry.concept,
-                removed=removed,
-            )
+        self.state.pool, removed = update_pool(
+            self.state.pool, entry, rng, self.config.pool_size
         )
+        yield self._pool_event(iteration, added=entry.concept, removed=removed)
 
     # -- rendering and scoring -----------------------------------------------------------
     def evaluate(
@@ -335,7 +404,7 @@ class Explainer:
         n_images = n_images or self.config.images_per_concept
         generator = self.parts.generator
         yield self.emit(
-            StageStarted(iteration=iteration, stage="generate", detail=", ".join(concepts))
+            StageStarted(iteration=iteration, stage="generate", detail=", ".join(concepts)[:300])
         )
         rendered = []
         for concept in concepts:
@@ -347,7 +416,7 @@ class Explainer:
             images, seeds, dropped = drop_flagged(generator, images, seeds)
             with self._timed("store"):
                 paths = [self.store.save_image(img) for img in images]
-            rendered.append((concept, seeds, images, paths))
+            rendered.append((concept, images, paths))
             yield self.emit(
                 ImagesGenerated(
                     iteration=iteration,
@@ -361,28 +430,27 @@ class Explainer:
             )
         yield self.emit(StageStarted(iteration=iteration, stage="forward"))
         with self._timed("forward"):
-            all_images = [img for _, _, images, _ in rendered for img in images]
+            all_images = [img for _, images, _ in rendered for img in images]
             acts = layer_activations(
                 self.parts.target, self.parts.layer, all_images, reduction=self.config.reduction
             )[:, self.parts.neuron]
         control = self.parts.control.unit(self.parts.neuron)
         entries = []
         offset = 0
-        for (concept, _, images, paths), concept_source in zip(rendered, sources, strict=True):
+        for (concept, images, paths), concept_source in zip(rendered, sources, strict=True):
             values = np.asarray(acts[offset : offset + len(images)], dtype=np.float64)
             offset += len(images)
+            if not np.all(np.isfinite(values)):
+                raise BackendError(
+                    f"the model gave non-finite activations (NaN or inf) for '{concept}' at "
+                    f"{self.parts.layer} unit {self.parts.neuron}: check the model and its inputs"
+                )
             with self._timed("score"):
                 score = score_activations(values, control, seed=derive_seed("boot", concept))
-            entry = self._remember(concept, concept_source, score.auc, score.mad)
+            entry = self.state.remember(ScoredConcept(concept, score, concept_source))
             entries.append(entry)
             yield self.emit(
-                ConceptScored(
-                    iteration=iteration,
-                    concept=concept,
-                    source=concept_source,
-                    activations=[round(float(v), 6) for v in values],
-                    images=paths,
-                    **asdict(score),
-                )
+                ConceptScored.of(iteration, concept, concept_source, score, values, paths)
             )
         return entries
+

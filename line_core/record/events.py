@@ -10,6 +10,8 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
+from line_core.concepts import Score, ScoredConcept
+
 
 @dataclass
 class Event:
@@ -99,6 +101,44 @@ class ConceptScored(Event):
     activations: list[float]
     images: list[str] = field(default_factory=list)
 
+    @classmethod
+    def of(
+        cls,
+        iteration: int,
+        concept: str,
+        source: str,
+        score: Score,
+        activations: list[float],
+        images: list[str],
+    ) -> ConceptScored:
+        """The event for a concept scored with ``score`` on ``activations``."""
+        return cls(
+            iteration=iteration,
+            concept=concept,
+            source=source,
+            activations=[round(float(v), 6) for v in activations],
+            images=list(images),
+            **asdict(score),
+        )
+
+    @property
+    def score(self) -> Score:
+        """The score as the one score value."""
+        return Score(
+            auc=self.auc,
+            mad=self.mad,
+            mean_activation=self.mean_activation,
+            u_statistic=self.u_statistic,
+            p_value=self.p_value,
+            auc_low=self.auc_low,
+            auc_high=self.auc_high,
+        )
+
+    @property
+    def scored(self) -> ScoredConcept:
+        """Concept, score and source together."""
+        return ScoredConcept(self.concept, self.score, self.source)
+
 
 @dataclass
 class PoolUpdated(Event):
@@ -113,7 +153,7 @@ class PoolUpdated(Event):
 
 @dataclass
 class UserAction(Event):
-    """A researcher's intervention: inject, edit, ban, rescore, accept."""
+    """A researcher's intervention (inject, edit, ban, ...) answering a command."""
 
     type: ClassVar[str] = "user_action"
     iteration: int
@@ -149,10 +189,11 @@ class RunFinished(Event):
 
 @dataclass
 class RunFailed(Event):
-    """The run stopped on an error (the message is one line)."""
+    """The run stopped on an error (the message is one line); a resume may continue it."""
 
     type: ClassVar[str] = "run_failed"
     message: str
+    iteration: int | None = None
 
 
 EVENT_TYPES: dict[str, type[Event]] = {

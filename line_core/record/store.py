@@ -9,7 +9,10 @@ Layout of a run folder::
     history.csv      flat export of every scored concept (also history.parquet)
 
 A run killed at any moment keeps every line that was fully written; a half-written last line
-is ignored on read and cut off before the next append.
+is ignored on read and cut off before the next append. A complete line that does not parse is
+skipped by readers and moved to ``events.jsonl.corrupt`` by the next writer (``repair``), so a
+damaged file never blocks show, export or resume. One process at a time appends events: it
+holds the run's writer lock (``line_core.record.lock``).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import re
 import secrets
 import tempfile
 import time
-from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +32,10 @@ import numpy as np
 from PIL import Image
 
 from line_core.errors import RunStoreError
-from line_core.events import Event, RunResumed, event_from_dict
+from line_core.record.commands import Command, command_from_dict
+from line_core.record.events import Event, RunResumed, event_from_dict
+from line_core.record.lock import WriterLock
+from line_core.record.manifest import Manifest
 
 MANIFEST = "manifest.json"
 EVENTS = "events.jsonl"
@@ -59,67 +65,118 @@ def slug(text: str, max_len: int = 40) -> str:
 
 
 def _append_line(path: Path, record: dict[str, Any]) -> None:
-    line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(line)
-        handle.flush()
-        os.fsync(handle.fileno())
+    """Append one JSON line in a single write (O_APPEND) and force it to disk.
+
+    NaN and infinity are refused (``allow_nan=False``): JSON has no such values and a reader in
+    another language would choke on them.
+    """
+    line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
-def _read_lines(path: Path) -> Iterator[dict[str, Any]]:
-    """Yield the complete JSON lines of a file; a broken final line is skipped."""
+@dataclass(frozen=True)
+class BadLine:
+    """A complete line of a JSON-lines file that does not parse (kept aside by a repair)."""
+
+    number: int
+    text: str
+    reason: str
+
+
+def _scan_lines(path: Path) -> tuple[list[dict[str, Any]], list[BadLine], bool]:
+    """(records, bad complete lines, whether a half-written tail was seen)."""
     if not path.exists():
-        return
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        lines = handle.read().split("\n")
-    for number, line in enumerate(lines):
-        if not line.strip():
+        return [], [], False
+    data = path.read_bytes()
+    partial = bool(data) and not data.endswith(b"\n")
+    lines = data.split(b"\n")
+    if partial:
+        lines = lines[:-1]
+    records, bad = [], []
+    for number, raw in enumerate(lines, start=1):
+        text = raw.decode("utf-8", errors="replace")
+        if not text.strip():
             continue
         try:
-            record = json.loads(line)
+            record = json.loads(text)
         except json.JSONDecodeError as exc:
-            if number >= len(lines) - 2:  # the last line, cut by a crash
-                return
-            raise RunStoreError(f"{path} line {number + 1} is corrupt ({exc.msg})") from None
-        if isinstance(record, dict):
-            yield record
+            bad.append(BadLine(number, text, exc.msg))
+            continue
+        if not isinstance(record, dict):
+            bad.append(BadLine(number, text, "not a JSON object"))
+            continue
+        records.append(record)
+    return records, bad, partial
 
 
-def _cut_partial_tail(path: Path) -> None:
-    """Remove a half-written last line (no trailing newline) left by a crash."""
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    with open(path, "rb+") as handle:
-        data = handle.read()
-        if data.endswith(b"\n"):
-            return
-        keep = data.rfind(b"\n") + 1
-        handle.truncate(keep)
-        handle.flush()
-        os.fsync(handle.fileno())
+def _read_lines(path: Path) -> list[dict[str, Any]]:
+    """The JSON objects of a file; corrupt lines and a crash's half-written tail are skipped."""
+    return _scan_lines(path)[0]
+
+
+def _repair(path: Path) -> list[BadLine]:
+    """Cut a half-written tail and move complete corrupt lines to ``PATH.corrupt``.
+
+    The good lines are rewritten atomically in their order; the bad ones are appended to the
+    ``.corrupt`` file with their line number, so nothing is lost and the next append starts on
+    a clean line. Returns the lines moved aside.
+    """
+    records, bad, partial = _scan_lines(path)
+    if not bad and not partial:
+        return []
+    if bad:
+        aside = path.with_name(path.name + ".corrupt")
+        with open(aside, "a", encoding="utf-8") as handle:
+            for line in bad:
+                handle.write(json.dumps({"line": line.number, "reason": line.reason,
+                                         "text": line.text}) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+    text = "".join(
+        json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records
+    )
+    atomic_write_text(path, text)
+    return bad
 
 
 class RunStore:
-    """One run folder: manifest, append-only events, researcher commands, images."""
+    """One run folder: manifest, append-only events, researcher commands, images.
+
+    Anyone may read a run and post commands to it; appending events needs the writer lock
+    (:meth:`writer`), which one process at a time holds.
+    """
 
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = Path(run_dir)
         self.images_dir = self.run_dir / IMAGES
+        self.lock = WriterLock(self.run_dir)
 
     # -- creating and opening -------------------------------------------------------------
     @classmethod
-    def create(cls, runs_dir: Path | str, manifest: dict[str, Any], name: str) -> RunStore:
-        """Make a new run folder under ``runs_dir`` named from ``name`` plus time and a tag."""
+    def create(cls, runs_dir: Path | str, manifest: Manifest, name: str) -> RunStore:
+        """Make a new run folder under ``runs_dir`` and take its writer lock.
+
+        The folder is named from ``name`` plus time and a tag; the returned store holds the
+        lock (release it with ``store.lock.release()`` or by handing the run to a worker).
+        """
+        if not str(runs_dir).strip():
+            raise RunStoreError("the runs folder is empty: pass a folder such as 'runs'")
         stamp = time.strftime("%Y%m%d-%H%M%S")
         run_dir = Path(runs_dir) / f"{slug(name, 80)}-{stamp}-{secrets.token_hex(2)}"
         try:
             run_dir.mkdir(parents=True, exist_ok=False)
             (run_dir / IMAGES).mkdir()
+            store = cls(run_dir)
+            store.lock.acquire()
+            store.write_manifest(manifest)
+            (run_dir / EVENTS).touch()
         except OSError as exc:
             raise RunStoreError(f"cannot create run folder {run_dir}: {exc.strerror}") from None
-        store = cls(run_dir)
-        store.write_manifest(manifest)
-        (run_dir / EVENTS).touch()
         return store
 
     @classmethod
@@ -133,8 +190,8 @@ class RunStore:
         return store
 
     # -- manifest --------------------------------------------------------------------------
-    def manifest(self) -> dict[str, Any]:
-        """The run's manifest; RunStoreError if missing or unreadable."""
+    def manifest(self) -> Manifest:
+        """The run's typed manifest; RunStoreError if missing or unreadable."""
         path = self.run_dir / MANIFEST
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -144,26 +201,39 @@ class RunStore:
             ) from None
         except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise RunStoreError(f"{path} is unreadable ({exc}); the run cannot be used") from None
-        if not isinstance(data, dict) or "config" not in data:
-            raise RunStoreError(f"{path} is not a LINE manifest (no 'config')")
-        return data
+        return Manifest.from_dict(data, where=str(path))
 
-    def write_manifest(self, manifest: dict[str, Any]) -> None:
+    def write_manifest(self, manifest: Manifest) -> None:
         """Write the manifest atomically."""
-        atomic_write_text(self.run_dir / MANIFEST, json.dumps(manifest, indent=2, default=str))
+        text = json.dumps(manifest.to_dict(), indent=2, default=str, allow_nan=False)
+        atomic_write_text(self.run_dir / MANIFEST, text)
 
     # -- events ----------------------------------------------------------------------------
+    def writer(self) -> WriterLock:
+        """Take this run's writer lock (RunLockedError naming the holder if another has it)."""
+        return self.lock.acquire()
+
     def append(self, event: Event) -> None:
-        """Append one event and force it to disk."""
+        """Append one event and force it to disk (the caller holds the writer lock)."""
+        if not self.lock.held:
+            raise RunStoreError(f"{self.run_dir}: events are appended only under the writer lock")
         _append_line(self.run_dir / EVENTS, event.to_dict())
 
-    def prepare_append(self) -> None:
-        """Cut a crash's half-written last line so the next append starts on a fresh line."""
-        _cut_partial_tail(self.run_dir / EVENTS)
-        _cut_partial_tail(self.run_dir / COMMANDS)
+    def repair(self) -> list[BadLine]:
+        """Make the events file appendable: cut a crash's tail, move corrupt lines aside.
+
+        Needs the writer lock. Returns the corrupt lines moved to ``events.jsonl.corrupt``.
+        """
+        if not self.lock.held:
+            raise RunStoreError(f"{self.run_dir}: a repair needs the writer lock")
+        return _repair(self.run_dir / EVENTS)
+
+    def corrupt_lines(self) -> list[BadLine]:
+        """Complete event lines that do not parse (a repair moves them aside)."""
+        return _scan_lines(self.run_dir / EVENTS)[1]
 
     def raw_events(self) -> list[Event]:
-        """Every complete event line as written, in order (unknown types skipped)."""
+        """Every readable event line as written, in order (unknown types and bad lines skipped)."""
         out: list[Event] = []
         for record in _read_lines(self.run_dir / EVENTS):
             try:
@@ -187,15 +257,14 @@ class RunStore:
         return effective
 
     # -- researcher commands ---------------------------------------------------------------
-    def post_command(self, action: str, **payload: Any) -> str:
-        """Queue a researcher's request for the running loop; returns its id."""
-        command_id = f"{time.time():.6f}-{secrets.token_hex(3)}"
-        _append_line(self.run_dir / COMMANDS, {"id": command_id, "action": action, **payload})
-        return command_id
+    def post(self, command: Command) -> str:
+        """Queue a researcher's command for the run's writer (any process may post); its id."""
+        _append_line(self.run_dir / COMMANDS, command.validate().to_dict())
+        return command.id
 
-    def commands(self) -> list[dict[str, Any]]:
+    def commands(self) -> list[Command]:
         """Every queued command, oldest first."""
-        return list(_read_lines(self.run_dir / COMMANDS))
+        return [command_from_dict(c) for c in _read_lines(self.run_dir / COMMANDS)]
 
     # -- images ----------------------------------------------------------------------------
     def save_image(self, image: Image.Image) -> str:
@@ -228,11 +297,3 @@ class RunStore:
         with Image.open(self.image_path(rel)) as img:
             return img.convert("RGB")
 
-
-def list_runs(runs_dir: Path | str) -> list[Path]:
-    """Run folders (those with a manifest) under ``runs_dir``, newest first."""
-    root = Path(runs_dir)
-    if not root.is_dir():
-        return []
-    found = [p.parent for p in root.glob(f"**/{MANIFEST}") if p.parent.is_dir()]
-    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)

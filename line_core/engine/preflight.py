@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from line_core.control import MIN_CONTROL_IMAGES, ControlSet
+from line_core.errors import ConfigError
 from line_core.probe import multi_layer_activations
 from line_core.targets.base import Target
 
@@ -58,6 +59,17 @@ def check_unit_activity(values: Sequence[float], neuron: int | None = None) -> l
             "scores will rest on a few images; consider another unit or a larger control set"
         ]
     return []
+
+
+def require_finite(values: Sequence[float], layer: str, neuron: int) -> None:
+    """ConfigError when the unit's control activations hold NaN or infinity (nothing can score)."""
+    acts = np.asarray(values, dtype=np.float64).reshape(-1)
+    bad = int(np.sum(~np.isfinite(acts)))
+    if bad:
+        raise ConfigError(
+            f"{layer} unit {neuron} gives non-finite activations (NaN or inf) on {bad} of "
+            f"{acts.size} control images: the model or its weights are broken for this input"
+        )
 
 
 def check_control_size(n_control: int, images_per_concept: int = 5) -> list[str]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from line_core.config import ExplainConfig
+from line_core.config import LIMITS, ExplainConfig
 from line_core.control import ControlSet, load_control
 from line_core.errors import ConfigError
 from line_core.generators import GENERATORS, ImageGenerator
 from line_core.proposers import PROPOSERS, ConceptProposer
+from line_core.proposers.fallback import repeat_fallback
 from line_core.targets import Target, check_unit, load_target
 
 
@@ -22,6 +23,7 @@ class Components:
     generator: ImageGenerator
     proposer: ConceptProposer
     control: ControlSet
+    fallback: ConceptProposer
 
 
 def resolve_unit(target: Target, layer: str | None, neuron: int | None) -> tuple[str, int]:
@@ -38,13 +40,16 @@ def resolve_unit(target: Target, layer: str | None, neuron: int | None) -> tuple
 
 
 def check_numbers(config: ExplainConfig) -> None:
-    """Reject counts that cannot work (one line each)."""
-    if config.iterations < 0:
-        raise ConfigError("--iterations must be 0 or more")
-    if config.images_per_concept < 2:
-        raise ConfigError("--images-per-concept must be at least 2 (a score needs a spread)")
-    if config.pool_size < 2:
-        raise ConfigError("pool size must be at least 2")
+    """Reject counts that cannot work or would run for days (one line each)."""
+    for name, (low, high, why) in LIMITS.items():
+        value = getattr(config, name)
+        flag = "--" + name.replace("_", "-")
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ConfigError(f"{flag} must be a whole number, not {value!r}")
+        if not low <= value <= high:
+            raise ConfigError(f"{flag} must be between {low} and {high} ({why}); got {value}")
+    if not str(config.runs_dir).strip():
+        raise ConfigError("--runs-dir is empty: pass a folder such as 'runs'")
 
 
 def build_components(
@@ -70,4 +75,5 @@ def build_components(
         progress=progress,
     )
     proposer = proposer or PROPOSERS.create(config.proposer, generator=generator, seed=config.seed)
-    return Components(target, layer, neuron, generator, proposer, control)
+    fallback = repeat_fallback(generator, config.seed)
+    return Components(target, layer, neuron, generator, proposer, control, fallback)

@@ -1,0 +1,27 @@
+"""The engine: the LINE loop and its one door (``line_core.engine.door``).
+
+Callers (the CLI, the dashboard, sweeps) use only what is re-exported here: the door's
+functions and, in ``choices``, what can be chosen (registries, layers, loaded backends).
+"""
+
+from line_core.engine import choices
+from line_core.engine.door import (
+    Started,
+    history,
+    preflight,
+    prepare,
+    repair,
+    resume,
+    resume_in_background,
+    run_config,
+    start,
+    start_in_background,
+    status,
+    steer,
+    stop,
+)
+
+__all__ = [
+    "Started", "choices", "history", "preflight", "prepare", "repair", "resume",
+    "resume_in_background", "run_config", "start", "start_in_background", "status", "steer", "stop",
+]  # fmt: skip
