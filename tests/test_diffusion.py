@@ -415,3 +415,17 @@ def test_blank_detection():
     assert is_blank(Image.new("RGB", (32, 32), (120, 200, 30)))
     noise = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
     assert not is_blank(Image.fromarray(noise))
+
+
+def test_offline_messages_name_hf_download_not_huggingface_cli():
+    """huggingface_hub 1.0 dropped `huggingface-cli`: every hint says `hf download`."""
+    for spec, model in [
+        ("sd-turbo", "stabilityai/sd-turbo"),
+        ("sdxl-base", "stabilityai/stable-diffusion-xl-base-1.0"),
+        ("diffusers:someone/some-model", "someone/some-model"),
+    ]:
+        with pytest.raises(MissingWeightsError) as info:
+            GENERATORS.create(spec)
+        message = str(info.value)
+        assert f"hf download {model}" in message, message
+        assert "huggingface-cli" not in message and "\n" not in message

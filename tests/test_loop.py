@@ -10,11 +10,19 @@ from pathlib import Path
 
 import pytest
 
+from line_core import engine
 from line_core.config import ExplainConfig
-from line_core.events import ConceptScored, IterationDone, PoolUpdated, RunFinished
-from line_core.history import build_history
-from line_core.runs import load_history, new_run, resume_run
-from line_core.store import RunStore, list_runs
+from line_core.record import Ban, Inject, list_runs, load_history
+from line_core.record.events import ConceptScored, IterationDone, PoolUpdated, RunFinished
+from line_core.record.history import build_history
+from line_core.record.store import RunStore
+
+
+def new_run(config):
+    return engine.start(config).explainer
+
+
+resume_run = engine.resume
 
 
 def _config(tmp_path, **kw):
@@ -73,8 +81,8 @@ def test_no_concept_is_tried_twice(tmp_path):
 def test_steering_commands_are_events(tmp_path):
     explainer = new_run(_config(tmp_path, iterations=1))
     store = explainer.store
-    store.post_command("inject", concepts=["purple checkerboard", "red"])
-    store.post_command("ban", concept="red")
+    store.post(Inject(concepts=("purple checkerboard", "red")))
+    store.post(Ban(concept="red"))
     list(explainer.run())
     history = load_history(store.run_dir)
     actions = [(a.action, a.concept) for a in history.actions]
@@ -179,9 +187,7 @@ def test_default_unit_responds_to_what_the_renderer_draws(tmp_path):
     """The offline default neuron must have something visible to explain (stars)."""
     import numpy as np
 
-    from line_core.components import build_components
-
-    parts = build_components(ExplainConfig(runs_dir=str(tmp_path)))
+    parts = engine.prepare(ExplainConfig(runs_dir=str(tmp_path)))
     images = parts.generator.generate("black stars", list(range(5)))
     from line_core.probe import layer_activations
     from line_core.scoring import score_activations

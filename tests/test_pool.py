@@ -1,6 +1,11 @@
 import random
 
-from line_core.pool import PoolEntry, concept_seeds, derive_seed, update_pool
+from line_core.concepts import ScoredConcept, concept_seeds, derive_seed
+from line_core.engine.pool import update_pool
+
+
+def PoolEntry(concept, auc, mad=0.0):  # noqa: N802 - reads like the type it builds
+    return ScoredConcept.of(concept, auc, mad)
 
 
 def _pool(scores):

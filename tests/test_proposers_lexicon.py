@@ -4,8 +4,9 @@ import time
 
 import pytest
 
+from line_core.concepts import ScoredConcept, normalise
 from line_core.embeddings import hashing_embed
-from line_core.proposers import PROPOSERS, ProposalRequest, ScoredConcept, normalise
+from line_core.proposers import PROPOSERS, ProposalRequest
 from line_core.proposers.lexicon import LexiconProposer
 from line_core.proposers.mutations import colour_swaps, combinations, modifier_changes, mutate
 from line_core.proposers.wordlists import imagenet_class_names
@@ -15,7 +16,7 @@ VOCABULARY = ["red stripes", "blue dots", "green grid", "yellow checkerboard", "
 
 
 def _pool(*pairs):
-    return [ScoredConcept(c, a, 0.0, "seed") for c, a in pairs]
+    return [ScoredConcept.of(c, a, 0.0, "seed") for c, a in pairs]
 
 
 STRIPES_POOL = _pool(("red horizontal stripes", 0.95), ("blue dots", 0.55), ("green grid", 0.50),

@@ -6,8 +6,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from line_core.concepts import ScoredConcept, normalise
 from line_core.embeddings import hashing_embed
-from line_core.proposers import ProposalRequest, ScoredConcept, normalise
+from line_core.proposers import ProposalRequest
 from line_core.proposers.fallback import FallbackProposer
 from line_core.proposers.lexicon import LexiconProposer
 from line_core.proposers.llm import LLMProposer, LLMSettings, Sampling
@@ -20,11 +21,11 @@ from line_core.proposers.prompting import (
     shown_forbidden,
 )
 
-POOL = [ScoredConcept("yellow checkerboard", 0.91, 2.0, "seed"),
-        ScoredConcept("orange squares", 0.80, 1.5, "seed"),
-        ScoredConcept("yellow stripes", 0.74, 1.0, "seed"),
-        ScoredConcept("green dots", 0.52, 0.3, "seed"),
-        ScoredConcept("blue waves", 0.33, 0.1, "seed")]
+POOL = [ScoredConcept.of("yellow checkerboard", 0.91, 2.0, "seed"),
+        ScoredConcept.of("orange squares", 0.80, 1.5, "seed"),
+        ScoredConcept.of("yellow stripes", 0.74, 1.0, "seed"),
+        ScoredConcept.of("green dots", 0.52, 0.3, "seed"),
+        ScoredConcept.of("blue waves", 0.33, 0.1, "seed")]
 
 
 def _request(**kw):
@@ -63,7 +64,7 @@ def _llm(backend, style="completion", **kw):
 
 # -- prompts ---------------------------------------------------------------------------------
 def test_completion_prompt_has_examples_pool_description_and_bounded_forbidden():
-    history = [ScoredConcept(f"tried concept {i}", 0.2, 0.0, "llm") for i in range(40)]
+    history = [ScoredConcept.of(f"tried concept {i}", 0.2, 0.0, "llm") for i in range(40)]
     request = _request(history=history, forbidden={normalise(h.concept) for h in history},
                        generator_description="Draws stripes and dots.")
     prompt = completion_prompt(request, "ignored when the request has one")
@@ -189,25 +190,25 @@ def test_fallback_on_repeats_uses_the_lexicon_and_says_why():
 def test_fallback_after_a_poor_scoring_streak_then_the_llm_gets_new_chances():
     backend = ScriptedBackend([" yellow grid"])
     proposer = _fallback(backend)
-    poor = [ScoredConcept("blue blobs", 0.30, 0.0, "llm"), ScoredConcept("grey fog", 0.35, 0.0,
+    poor = [ScoredConcept.of("blue blobs", 0.30, 0.0, "llm"), ScoredConcept.of("grey fog", 0.35, 0.0,
                                                                           "llm")]
     proposal = proposer.propose(_request(history=list(POOL) + poor))
     assert proposal.source == "lexicon"
     assert "last 2 concepts ('blue blobs' 0.30, 'grey fog' 0.35)" in proposal.reasoning
     assert not backend.calls  # the LLM was not even asked
-    after = list(POOL) + poor + [ScoredConcept("red dots", 0.6, 0.0, "lexicon")]
+    after = list(POOL) + poor + [ScoredConcept.of("red dots", 0.6, 0.0, "lexicon")]
     assert proposer.propose(_request(history=after)).source == "llm"
-    one_good = list(POOL) + [poor[0], ScoredConcept("gold grid", 0.95, 0.0, "llm")]
+    one_good = list(POOL) + [poor[0], ScoredConcept.of("gold grid", 0.95, 0.0, "llm")]
     assert proposer.propose(_request(history=one_good)).source == "llm"
 
 
 def test_summary_requests_skip_the_poor_streak_rule():
     proposer = _fallback(ScriptedBackend([" yellow grid"]))
-    poor = [ScoredConcept("a b", 0.1, 0.0, "llm"), ScoredConcept("c d", 0.1, 0.0, "llm")]
+    poor = [ScoredConcept.of("a b", 0.1, 0.0, "llm"), ScoredConcept.of("c d", 0.1, 0.0, "llm")]
     assert proposer.propose(_request(history=poor, summary=True)).source == "llm"
 
 
 def test_fallback_can_be_disabled_by_streak_zero():
     proposer = _fallback(ScriptedBackend([" yellow grid"]), poor_streak=0)
-    poor = [ScoredConcept("a b", 0.1, 0.0, "llm"), ScoredConcept("c d", 0.1, 0.0, "llm")]
+    poor = [ScoredConcept.of("a b", 0.1, 0.0, "llm"), ScoredConcept.of("c d", 0.1, 0.0, "llm")]
     assert proposer.propose(_request(history=poor)).source == "llm"

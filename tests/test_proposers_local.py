@@ -6,14 +6,15 @@ import time
 import pytest
 
 from line_core import model_cache
+from line_core.concepts import ScoredConcept, normalise
 from line_core.errors import ConfigError, MissingWeightsError
-from line_core.proposers import PROPOSERS, ProposalRequest, ScoredConcept, normalise
+from line_core.proposers import PROPOSERS, ProposalRequest
 from line_core.proposers.fallback import FallbackProposer
 from line_core.proposers.llm import LLMProposer
 
-POOL = [ScoredConcept("yellow checkerboard", 0.91), ScoredConcept("orange squares", 0.80),
-        ScoredConcept("yellow stripes", 0.74), ScoredConcept("green dots", 0.52),
-        ScoredConcept("blue waves", 0.33), ScoredConcept("white noise", 0.20)]
+POOL = [ScoredConcept.of("yellow checkerboard", 0.91), ScoredConcept.of("orange squares", 0.80),
+        ScoredConcept.of("yellow stripes", 0.74), ScoredConcept.of("green dots", 0.52),
+        ScoredConcept.of("blue waves", 0.33), ScoredConcept.of("white noise", 0.20)]
 
 
 def _request(seed=42, iteration=1, **kw):
@@ -110,7 +111,7 @@ def test_uncached_hub_model_offline_names_the_download(monkeypatch, tmp_path):
     with pytest.raises(MissingWeightsError) as info:
         PROPOSERS.create("hf:someone/not-a-cached-model")
     message = str(info.value)
-    assert "huggingface-cli download someone/not-a-cached-model" in message
+    assert "hf download someone/not-a-cached-model" in message
     assert "\n" not in message
 
 

@@ -4,8 +4,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from line_core.concepts import fold_plural, normalise
 from line_core.embeddings import hashing_embed
-from line_core.proposers.novelty import NoveltyChecker, fold_plural, is_contrast_swap, normalise
+from line_core.proposers.novelty import NoveltyChecker, is_contrast_swap
 
 
 @pytest.mark.parametrize(

@@ -6,15 +6,16 @@ import logging
 import pytest
 from fake_openai_server import FakeOpenAIServer, Reply, closed_port, ok
 
+from line_core.concepts import ScoredConcept, normalise
 from line_core.embeddings import hashing_embed
 from line_core.errors import BackendError, ConfigError
-from line_core.proposers import PROPOSERS, ProposalRequest, ScoredConcept, normalise
+from line_core.proposers import PROPOSERS, ProposalRequest
 from line_core.proposers.llm import LLMProposer
 from line_core.proposers.novelty import NoveltyChecker
 from line_core.proposers.openai_http import split_spec
 
 SECRET = "sk-test-very-secret-key"
-POOL = [ScoredConcept("yellow checkerboard", 0.91), ScoredConcept("orange squares", 0.8)]
+POOL = [ScoredConcept.of("yellow checkerboard", 0.91), ScoredConcept.of("orange squares", 0.8)]
 
 
 def _request():

@@ -285,7 +285,7 @@ def test_hf_family_loads_a_local_vit_and_reads_cls_tokens(tiny_vit_folder):
 
 
 def test_hf_offline_unknown_model_is_missing_weights(offline):
-    with pytest.raises(MissingWeightsError, match="huggingface-cli download no-org/no-model"):
+    with pytest.raises(MissingWeightsError, match="`hf download no-org/no-model`"):
         load_target("hf:no-org/no-model")
 
 
@@ -377,3 +377,95 @@ def test_efficientnet_lite0_classifies_the_skimage_cat():
     target = load_target("efficientnet_lite0")
     logits = layer_activations(target, "_fc", [Image.fromarray(data.chelsea())])
     assert target.class_names[int(logits[0].argmax())] == "Egyptian cat"
+
+
+# --- Hugging Face: every form of the image processor's size ----------------------------------
+
+
+def _tiny_resnet_folder(folder, processor):
+    """A tiny ResNetForImageClassification saved with ``processor`` into ``folder``."""
+    from transformers import ResNetConfig, ResNetForImageClassification
+
+    config = ResNetConfig(
+        num_channels=3,
+        embedding_size=8,
+        hidden_sizes=[8, 16],
+        depths=[1, 1],
+        layer_type="basic",
+        num_labels=3,
+        id2label={0: "cat", 1: "dog", 2: "car"},
+        label2id={"cat": 0, "dog": 1, "car": 2},
+    )
+    torch.manual_seed(0)
+    ResNetForImageClassification(config).save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
+
+
+def _image_processors():
+    from transformers import ConvNextImageProcessor, ViTImageProcessor
+
+    return {
+        # microsoft/resnet-50's form: shortest edge, crop_pct (resize to 64/0.875, crop 64)
+        "shortest_edge": (ConvNextImageProcessor(size={"shortest_edge": 64}, crop_pct=0.875), 64),
+        "height_width": (ViTImageProcessor(size={"height": 48, "width": 48}), 48),
+    }
+
+
+@pytest.mark.parametrize("form", ["shortest_edge", "height_width"])
+def test_hf_resnet_with_each_processor_size_form_runs_a_forward(tmp_path, form):
+    processor, side = _image_processors()[form]
+    folder = _tiny_resnet_folder(tmp_path / f"tiny-resnet-{form}", processor)
+    target = load_target(f"hf:{folder}")
+    assert target.input_size == side
+    assert target.class_names == ["cat", "dog", "car"]
+    images = [Image.new("RGB", (80 + 20 * i, 60), (i * 60, 20, 200)) for i in range(3)]
+    assert target.preprocess(images).shape == (3, 3, side, side)
+    layers = list_layers(target)  # probes a blank input_size x input_size image
+    assert target.default_layer in layers
+    acts = layer_activations(target, target.default_layer, images)
+    assert acts.shape == (3, layers[target.default_layer]) and np.isfinite(acts).all()
+    logits = layer_activations(target, "", images)
+    assert logits.shape == (3, 3)
+
+
+def test_hf_processor_input_size_reads_every_size_form():
+    from types import SimpleNamespace
+
+    from transformers import CLIPImageProcessor, DeiTImageProcessor
+
+    from line_core.targets.hf import processor_input_size
+
+    assert processor_input_size(_image_processors()["shortest_edge"][0]) == 64
+    assert processor_input_size(CLIPImageProcessor()) == 224  # shortest_edge 224, crop 224
+    assert processor_input_size(DeiTImageProcessor()) == 224  # resize 256, crop_size wins
+    assert processor_input_size(SimpleNamespace(size=96)) == 96
+    assert processor_input_size(SimpleNamespace(size={"longest_edge": 512})) == 512
+    both = {"shortest_edge": 800, "longest_edge": 600}
+    assert processor_input_size(SimpleNamespace(size=both)) == 600
+    uncropped = SimpleNamespace(
+        size={"height": 40, "width": 40},
+        crop_size={"height": 32, "width": 32},
+        do_center_crop=False,
+    )
+    assert processor_input_size(uncropped) == 40
+
+
+@pytest.mark.parametrize("size", [{"max_pixels": 4096}, {}, None, "large"])
+def test_hf_processor_size_it_cannot_read_is_one_config_error_line(size):
+    from types import SimpleNamespace
+
+    from line_core.targets.hf import processor_input_size
+
+    with pytest.raises(ConfigError, match="hf:some/model: cannot tell the input size") as info:
+        processor_input_size(SimpleNamespace(size=size), "hf:some/model")
+    message = str(info.value)
+    assert "\n" not in message and "shortest_edge" in message
+
+
+def test_hf_offline_message_names_hf_download_not_huggingface_cli(offline):
+    with pytest.raises(MissingWeightsError) as info:
+        load_target("hf:no-org/no-model")
+    message = str(info.value)
+    assert "hf download no-org/no-model" in message and "--local-dir" in message
+    assert "huggingface-cli" not in message and "\n" not in message
