@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from line_core.errors import RunStoreError
-from line_core.events import (
+from line_core.record.events import (
     ConceptProposed,
     ConceptScored,
     IterationDone,
@@ -15,8 +15,10 @@ from line_core.events import (
     RunStarted,
     event_from_dict,
 )
-from line_core.history import build_history, write_history_tables
-from line_core.store import RunStore, list_runs
+from line_core.config import ExplainConfig
+from line_core.record import Inject, Manifest, list_runs, write_history_tables
+from line_core.record.history import build_history
+from line_core.record.store import RunStore
 
 
 def _scored(it, concept, auc):
@@ -37,7 +39,7 @@ def _scored(it, concept, auc):
 
 @pytest.fixture
 def store(tmp_path):
-    return RunStore.create(tmp_path, {"config": {"model": "m"}}, name="m-layer-n1")
+    return RunStore.create(tmp_path, Manifest(ExplainConfig(model="m")), name="m-layer-n1")
 
 
 def test_round_trip_events_and_history(store):
@@ -73,17 +75,45 @@ def test_half_written_last_line_is_ignored_and_cut_before_append(store):
     with open(store.run_dir / "events.jsonl", "a") as fh:
         fh.write('{"type": "concept_proposed", "iteration": 1, "conc')
     assert [e.concept for e in store.events()] == ["a"]
-    store.prepare_append()
+    assert store.repair() == []  # a crash's tail is cut, not kept as corrupt
     store.append(ConceptProposed(iteration=2, concept="b", source="llm"))
     assert [e.concept for e in store.events()] == ["a", "b"]
 
 
-def test_corrupt_line_in_the_middle_is_a_clear_error(store):
+def test_a_corrupt_complete_line_is_skipped_then_moved_aside_by_a_repair(store):
+    good = json.dumps(ConceptProposed(iteration=1, concept="a", source="x").to_dict())
     with open(store.run_dir / "events.jsonl", "a") as fh:
-        fh.write("not json\n")
-        fh.write(json.dumps(ConceptProposed(iteration=1, concept="a", source="x").to_dict()) + "\n")
-    with pytest.raises(RunStoreError, match="corrupt"):
-        store.events()
+        fh.write("not json\n" + good + "\n" + '{"type": "concept_proposed", "iteration": 2}x\n')
+    assert [e.concept for e in store.events()] == ["a"]  # readers skip, never fail
+    assert [b.number for b in store.corrupt_lines()] == [1, 3]
+    moved = store.repair()
+    assert [b.text for b in moved] == ["not json", '{"type": "concept_proposed", "iteration": 2}x']
+    aside = (store.run_dir / "events.jsonl.corrupt").read_text().splitlines()
+    assert [json.loads(x)["line"] for x in aside] == [1, 3]  # nothing lost
+    store.append(ConceptProposed(iteration=2, concept="b", source="llm"))
+    assert [e.concept for e in store.events()] == ["a", "b"]
+    assert store.corrupt_lines() == []
+
+
+def test_appends_need_the_writer_lock(tmp_path, store):
+    from line_core.errors import RunLockedError
+
+    other = RunStore.open(store.run_dir)
+    with pytest.raises(RunStoreError, match="writer lock"):
+        other.append(ConceptProposed(iteration=1, concept="a", source="x"))
+    with pytest.raises(RunLockedError, match=r"being written by pid \d+"):
+        other.writer()
+    store.lock.release()
+    other.writer()
+    other.append(ConceptProposed(iteration=1, concept="a", source="x"))
+    assert [e.concept for e in store.events()] == ["a"]
+
+
+def test_nan_never_reaches_the_events_file(store):
+    bad = _scored(1, "x", float("nan"))
+    with pytest.raises(ValueError):
+        store.append(bad)
+    assert store.raw_events() == []
 
 
 def test_resume_voids_later_partial_iterations(store):
@@ -118,11 +148,29 @@ def test_open_rejects_non_runs(tmp_path):
 
 
 def test_manifest_write_is_atomic_and_runs_are_listed(tmp_path, store):
-    store.write_manifest({"config": {"model": "other"}})
-    assert RunStore.open(store.run_dir).manifest()["config"]["model"] == "other"
+    store.write_manifest(Manifest(ExplainConfig(model="other", iterations=4)))
+    manifest = RunStore.open(store.run_dir).manifest()
+    assert manifest.config.model == "other" and manifest.planned_iterations == 6
     assert list_runs(tmp_path) == [store.run_dir]
+    (store.run_dir / "manifest.json").write_text('{"config": 3}')
+    with pytest.raises(RunStoreError, match="not a LINE manifest"):
+        RunStore.open(store.run_dir)
 
 
-def test_commands_queue(store):
-    cid = store.post_command("inject", concepts=["red"])
-    assert store.commands() == [{"id": cid, "action": "inject", "concepts": ["red"]}]
+def test_commands_queue_typed_and_validated(store):
+    from line_core.errors import ConfigError
+    from line_core.record import Ban
+
+    cid = store.post(Inject(concepts=("red",)))
+    [command] = store.commands()
+    assert command == Inject(id=cid, concepts=("red",))
+    with pytest.raises(ConfigError, match="at most 200"):
+        store.post(Inject(concepts=("x" * 100_000,)))
+    with pytest.raises(ConfigError, match="at most 50"):
+        store.post(Inject(concepts=tuple(f"c{i}" for i in range(300))))
+    with pytest.raises(ConfigError, match="empty"):
+        store.post(Ban(concept="  "))
+    assert len(store.commands()) == 1  # rejected commands never reach the file
+    with open(store.run_dir / "commands.jsonl", "a") as fh:
+        fh.write('{"id": "z", "action": "teleport"}\n')
+    assert store.commands()[-1].action == "unknown"
