@@ -22,3 +22,12 @@ def chromium_path() -> str:
     if not Path(path).exists():
         pytest.skip("needs Debian package 'chromium' (apt-get install chromium)")
     return path
+
+
+@pytest.fixture(scope="session")
+def planted_runs(tmp_path_factory) -> dict[str, Path]:
+    """Finished runs made by the real loop on planted units: "mono" (red), "or" (red OR stripes)."""
+    from planted_runs import make_run
+
+    root = tmp_path_factory.mktemp("planted-runs")
+    return {kind: make_run(root / kind, kind) for kind in ("mono", "or")}

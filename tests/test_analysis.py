@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from run_fixtures import trigram_embedder, write_run
+from run_fixtures import synthetic_history, trigram_embedder
 
 from line_core.analysis import (
     POLYSEMANTICITY_DEFINITION,
@@ -21,43 +21,27 @@ from line_core.analysis.polysemanticity import (
     response_distance,
     semantic_map,
 )
+from line_core.concepts import Score
 from line_core.errors import ConfigError
-from line_core.figures.data import control_from_manifest
-from line_core.history import RunHistory, ScoredRecord, build_history
-from line_core.store import RunStore
+from line_core.record.history import RunHistory, ScoredRecord
 
 EQUAL_LEVELS = {"vertical stripes": 4.5, "vertical bars": 4.4}
 
 
-def _load(run_dir):
-    store = RunStore.open(run_dir)
-    return build_history(store.events()), control_from_manifest(store.manifest())
-
-
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("runs")
+def runs():
     return {
-        "mono": _load(write_run(root, "mono")),
-        "or": _load(write_run(root, "or")),
-        "or_equal": _load(write_run(root, "or", level_overrides=EQUAL_LEVELS)),
+        "mono": synthetic_history("mono"),
+        "or": synthetic_history("or"),
+        "or_equal": synthetic_history("or", level_overrides=EQUAL_LEVELS),
     }
 
 
 def _record(concept: str, auc: float, acts: list[float]) -> ScoredRecord:
-    return ScoredRecord(
-        0,
-        concept,
-        "llm",
-        auc,
-        1.0,
-        float(np.mean(acts or [0])),
-        0.01,
-        auc - 0.05,
-        min(auc + 0.05, 1.0),
-        acts,
-        [f"images/{concept}{i}.png" for i in range(len(acts))],
-    )
+    score = Score(auc=auc, mad=1.0, mean_activation=float(np.mean(acts or [0])), p_value=0.01,
+                  auc_low=auc - 0.05, auc_high=min(auc + 0.05, 1.0))
+    return ScoredRecord(concept, score, "llm", iteration=0, activations=tuple(acts),
+                        images=tuple(f"images/{concept}{i}.png" for i in range(len(acts))))
 
 
 # -- real MiniLM: the calibration cases ----------------------------------------------------

@@ -6,9 +6,10 @@ from PIL import Image
 
 from line_core.config import ExplainConfig
 from line_core.control import folder_control, generator_control, load_control
+from line_core.engine import start
 from line_core.errors import ConfigError
 from line_core.generators import GENERATORS
-from line_core.runs import load_history, new_run
+from line_core.record import load_history
 from line_core.targets import load_target
 
 COLOURS = {"red": (220, 20, 20), "green": (20, 180, 20), "blue": (20, 20, 220)}
@@ -97,7 +98,7 @@ def test_class_folder_gives_the_reference_initial_pool(tmp_path, cache):
         proposer="lexicon",
         runs_dir=str(tmp_path / "runs"),
     )
-    explainer = new_run(config)
+    explainer = start(config).explainer
     list(explainer.run())
     history = load_history(explainer.store.run_dir)
     initial = [r for r in history.records if r.iteration == 0]

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from run_fixtures import trigram_embedder, write_run
+from planted_runs import make_run
+from run_fixtures import trigram_embedder
 
 from line_core import export
 from line_core.errors import ConfigError, LineError, RunStoreError
@@ -32,8 +33,8 @@ needs_chromium = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    return write_run(tmp_path_factory.mktemp("runs"), "or")
+def run_dir(planted_runs):
+    return planted_runs["or"]
 
 
 def _check_files(folder: Path, producer: bytes) -> None:
@@ -153,18 +154,8 @@ def test_names_cannot_escape_the_folder(run_dir, tmp_path):
 
 
 def test_bundle_contents_and_hostile_concept_names(tmp_path):
-    run = write_run(tmp_path / "runs", "mono", level_overrides={})
-    # a concept whose name tries to leave the folder, scored like any other
-    from line_core.events import ConceptScored
-    from line_core.store import RunStore
-
-    store = RunStore.open(run)
-    image = store.save_image(Image.new("RGB", (16, 16), (255, 0, 0)))
-    store.append(
-        ConceptScored(
-            9, "../../../tmp/evil name", "user", 1.0, 9.0, 9.0, 0.0, 0.0, 1.0, 1.0, [9.0], [image]
-        )
-    )
+    # a researcher's concept whose name tries to leave the folder, scored like any other
+    run = make_run(tmp_path / "runs", "mono", inject="../../../tmp/red evil")  # red: among the top
     before = sorted(p.name for p in run.iterdir())
     out = tmp_path / "bundles"
     zip_path = bundle_run(
@@ -185,12 +176,12 @@ def test_bundle_contents_and_hostile_concept_names(tmp_path):
     images = [n for n in names if n.startswith("images/")]
     assert images and all(n.endswith(".png") for n in images)
     assert all(".." not in n and not n.startswith("/") for n in names)
-    assert any("tmp_evil_name" in n for n in images)
+    assert any("tmp_red_evil" in n for n in images)
     assert "matplotlib renderer" in readme
 
 
-def test_layer_table_export(tmp_path):
-    runs = [write_run(tmp_path / "runs", kind) for kind in ("mono", "or")]
+def test_layer_table_export(tmp_path, planted_runs):
+    runs = [planted_runs[kind] for kind in ("mono", "or")]
     paths = export_layer_table(
         runs, tmp_path / "t", formats=("pdf",), backend="matplotlib", embedder=trigram_embedder
     )
@@ -198,4 +189,5 @@ def test_layer_table_export(tmp_path):
     assert names == ["layer_table.csv", "layer_table.pdf", "layer_table.tex"]
     csv_text = (tmp_path / "t" / "layer_table.csv").read_text()
     assert csv_text.splitlines()[0].startswith("Run,Layer,Unit,Label,AUC")
-    assert "\\_conv\\_head" in (tmp_path / "t" / "layer_table.tex").read_text()
+    tex = (tmp_path / "t" / "layer_table.tex").read_text()
+    assert "units" in tex and "red" in csv_text

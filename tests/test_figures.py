@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 from matplotlib.figure import Figure
-from run_fixtures import trigram_embedder, write_run
+from run_fixtures import trigram_embedder
 
 from line_core.errors import ConfigError
 from line_core.figures import (
@@ -22,16 +22,15 @@ from line_core.figures import (
     poly_map,
     score_curve,
 )
-from line_core.figures.data import grid_rows, score_curve_data, seed_baseline
+from line_core.figures.data import grid_rows, score_curve_data, top_records
 from line_core.figures.image_grid import grid_layout
 from line_core.figures.mpl import layer_table_mpl
 from line_core.figures.style import SOURCE_COLOURS
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    run_dir = write_run(tmp_path_factory.mktemp("runs"), "or")
-    return load_run_data(run_dir, embedder=trigram_embedder)
+def data(planted_runs):
+    return load_run_data(planted_runs["or"], embedder=trigram_embedder)
 
 
 def test_presets_are_paper_sizes():
@@ -73,7 +72,8 @@ def test_score_curve_content(data):
         assert trace.marker.color == SOURCE_COLOURS[trace.name]
     best = next(t for t in fig.data if t.name == "best so far")
     assert list(best.y)[:-1] == [v for _, v in data.history.best_so_far()]
-    mean, sd = seed_baseline(data.history)
+    baseline = data.history.baseline()
+    mean, sd = baseline.mean, baseline.sd
     seeds = [r.auc for r in data.history.records if r.source == "seed"]
     assert mean == pytest.approx(np.mean(seeds)) and sd == pytest.approx(np.std(seeds, ddof=1))
     band = next(t for t in fig.data if t.name == "random")
@@ -104,11 +104,11 @@ def test_activation_bars_with_and_without_control(data):
 def test_image_grid_rows_and_captions(data):
     fig = image_grid(data.history, data.run_dir, n_concepts=3, n_images=4)
     rows = grid_rows(data.history, data.run_dir, 3, 4)
-    assert [r.concept for r in rows][:2] == ["red", "crimson"]
+    assert [r.concept for r in rows] == [r.concept for r in top_records(data.history, 3)]
     assert len(fig.layout.images) == sum(len(r.cells) for r in rows) == 12
     assert all(img.source.startswith("data:image/png;base64,") for img in fig.layout.images)
     texts = [a.text for a in fig.layout.annotations]
-    assert any("red" in t and "AUC" in t for t in texts)
+    assert any(rows[0].concept in t and "AUC" in t for t in texts)
     assert f"{rows[0].cells[0].activation:.2f}" in texts
     acts = [c.activation for c in rows[0].cells]
     assert acts == sorted(acts, reverse=True)

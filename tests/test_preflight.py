@@ -8,7 +8,7 @@ from helpers_models import FixedConvNet, make_target
 from PIL import Image
 
 from line_core.control import ControlSet
-from line_core.preflight import (
+from line_core.engine.preflight import (
     check_control_size,
     check_duplicate_layers,
     check_unit_activity,
