@@ -18,10 +18,11 @@ import time
 from dataclasses import dataclass
 
 from line_core.config import DEFAULT_PROPOSER, ExplainConfig
-from line_core.events import IterationDone
+from line_core.engine import start
 from line_core.generators import GENERATORS
 from line_core.proposers import PROPOSERS
-from line_core.runs import load_history, new_run
+from line_core.record import load_history
+from line_core.record.events import IterationDone
 from line_core.targets import load_target
 from line_core.targets.planted_units import planted_units
 
@@ -52,7 +53,7 @@ def stage_split(iterations: int) -> None:
     with tempfile.TemporaryDirectory() as runs:
         config = ExplainConfig(iterations=iterations, runs_dir=runs)
         started = time.perf_counter()
-        explainer = new_run(config)
+        explainer = start(config).explainer
         setup = time.perf_counter() - started
         stages: dict[str, float] = {}
         for event in explainer.run():
@@ -98,7 +99,7 @@ def recovery(iterations: int, n_units: int, names: list[str], hard: bool) -> Non
                     runs_dir=runs,
                 )
                 started = time.perf_counter()
-                explainer = new_run(config, target=target, generator=gen, proposer=proposer)
+                explainer = start(config, target=target, generator=gen, proposer=proposer).explainer
                 list(explainer.run())
                 seconds += time.perf_counter() - started
                 history = load_history(explainer.store.run_dir)

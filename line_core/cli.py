@@ -118,7 +118,8 @@ def cmd_proposers(_: argparse.Namespace) -> int:
 
 def cmd_layers(args: argparse.Namespace) -> int:
     """Print every probe-able layer of a model with its unit count."""
-    from line_core.targets import list_layers, load_target
+    from line_core.layers import list_layers
+    from line_core.targets import load_target
 
     target = load_target(args.model)
     layers = list_layers(target)

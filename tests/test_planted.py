@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from line_core.layers import list_layers
 from line_core.probe import layer_activations
-from line_core.targets import list_layers, load_target
+from line_core.targets import load_target
 from line_core.targets.planted_units import planted_unit, planted_units
 
 SIZE = 224

@@ -16,7 +16,7 @@ from line_core.engine.preflight import (
     preflight,
     same_activations,
 )
-from line_core.targets.layers import list_layers
+from line_core.layers import list_layers
 
 
 def _images(n: int = 4) -> list[Image.Image]:

@@ -190,8 +190,8 @@ def test_fallback_on_repeats_uses_the_lexicon_and_says_why():
 def test_fallback_after_a_poor_scoring_streak_then_the_llm_gets_new_chances():
     backend = ScriptedBackend([" yellow grid"])
     proposer = _fallback(backend)
-    poor = [ScoredConcept.of("blue blobs", 0.30, 0.0, "llm"), ScoredConcept.of("grey fog", 0.35, 0.0,
-                                                                          "llm")]
+    poor = [ScoredConcept.of("blue blobs", 0.30, 0.0, "llm"),
+            ScoredConcept.of("grey fog", 0.35, 0.0, "llm")]
     proposal = proposer.propose(_request(history=list(POOL) + poor))
     assert proposal.source == "lexicon"
     assert "last 2 concepts ('blue blobs' 0.30, 'grey fog' 0.35)" in proposal.reasoning

@@ -12,12 +12,11 @@ from helpers_models import FixedConvNet, OddOutputsNet, TokenNet, make_target
 from PIL import Image
 
 from line_core.errors import ConfigError, MissingWeightsError
+from line_core.layers import check_unit, list_layers
 from line_core.probe import layer_activations
 from line_core.targets import (
     Target,
-    check_unit,
     describe_models,
-    list_layers,
     load_target,
     model_names,
 )

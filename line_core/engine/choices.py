@@ -12,10 +12,11 @@ from typing import Any
 from line_core.config import ExplainConfig
 from line_core.control import ControlSet, load_control
 from line_core.generators import GENERATORS, ImageGenerator
+from line_core.layers import list_layers
 from line_core.neurons import NeuronMatch, find_neurons
 from line_core.proposers import PROPOSERS, ConceptProposer
 from line_core.registry import Registry
-from line_core.targets import TARGETS, Target, describe_models, list_layers, load_target
+from line_core.targets import TARGETS, Target, describe_models, load_target
 
 REGISTRIES: dict[str, Registry[Any]] = {
     "model": TARGETS,

@@ -8,9 +8,10 @@ from line_core.config import LIMITS, ExplainConfig
 from line_core.control import ControlSet, load_control
 from line_core.errors import ConfigError
 from line_core.generators import GENERATORS, ImageGenerator
+from line_core.layers import check_unit
 from line_core.proposers import PROPOSERS, ConceptProposer
 from line_core.proposers.fallback import repeat_fallback
-from line_core.targets import Target, check_unit, load_target
+from line_core.targets import Target, load_target
 
 
 @dataclass

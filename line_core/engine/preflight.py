@@ -155,7 +155,7 @@ def preflight(
     """Every pre-flight warning for one unit (empty list: nothing suspicious found).
 
     ``images`` (a handful suffices) feed the duplicate-layer check; without them, or without
-    ``layers`` (see ``line_core.targets.layers.list_layers``), that check is skipped.
+    ``layers`` (see ``line_core.layers.list_layers``), that check is skipped.
     """
     warnings = check_control_size(int(control.activations.shape[0]), images_per_concept)
     if control.activations.size:

@@ -20,7 +20,6 @@ from line_core.targets import (  # noqa: F401 - imported so that the families re
 )
 from line_core.targets.base import TARGETS, Target
 from line_core.targets.custom import load_custom
-from line_core.targets.layers import check_unit, list_layers
 
 _CUSTOM = {
     "module:callable": "your model: a function returning a module, (module, preprocess) or Target",
@@ -38,9 +37,7 @@ _ARGUMENTS = {
 __all__ = [
     "TARGETS",
     "Target",
-    "check_unit",
     "describe_models",
-    "list_layers",
     "load_target",
     "model_names",
 ]
