@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml scripts/setup_env.sh
 
 ## Start the dashboard on the embedded offline default (127.0.0.1:8501).
 demo: $(STAMP)
-	$(BIN)/streamlit run dashboard/app.py --server.address 127.0.0.1 --server.port 8501 --server.headless true --browser.gatherUsageStats false
+	$(BIN)/line dashboard --runs-dir runs --host 127.0.0.1 --port 8501
 
 ## Install everything and run the whole test suite (what CI runs).
 test: $(STAMP)
