@@ -41,6 +41,11 @@ class ExplainConfig:
     review: bool = False
     runs_dir: str = "runs"
 
+    @property
+    def last_iteration(self) -> int:
+        """Index of the run's last iteration: K proposals, then the summary when enabled."""
+        return self.iterations + (1 if self.summary else 0)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict."""
         return asdict(self)

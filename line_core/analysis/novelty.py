@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from line_core.analysis.embedding import Embedder, embed_texts
+from line_core.concepts import normalise
 from line_core.errors import ConfigError
 
 
@@ -53,9 +54,9 @@ def label_novelty(
         raise ConfigError("label_novelty needs a non-empty vocabulary")
     if not label.strip():
         raise ConfigError("label_novelty needs a non-empty label")
-    lowered = {w.strip().lower(): w for w in words}
-    if label.strip().lower() in lowered:
-        return Novelty(label, lowered[label.strip().lower()], 1.0, 0.0)
+    same = {normalise(w): w for w in words}
+    if normalise(label) in same:
+        return Novelty(label, same[normalise(label)], 1.0, 0.0)
     sims = _vocabulary_vectors(words, embedder) @ embed_texts([label], embedder)[0]
     best = int(np.argmax(sims))
     similarity = float(np.clip(sims[best], -1.0, 1.0))

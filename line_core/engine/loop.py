@@ -104,7 +104,7 @@ class Explainer:
     @property
     def final_iteration(self) -> int:
         """Index of the last iteration (the summary one when enabled)."""
-        return self.config.iterations + (1 if self.config.summary else 0)
+        return self.config.last_iteration
 
     def best(self) -> ScoredConcept | None:
         """Best concept tried so far (banned ones excluded)."""

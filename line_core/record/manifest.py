@@ -49,7 +49,7 @@ class Manifest:
     @property
     def planned_iterations(self) -> int:
         """Iterations the run will do: the initial pool, K proposals and the summary."""
-        return 1 + self.config.iterations + (1 if self.config.summary else 0)
+        return 1 + self.config.last_iteration
 
     def backend_name(self, role: str) -> str:
         """The name of the model / generator / proposer backend (config spec when unknown)."""
