@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from line_core.concepts import Score, concept_seeds
+from line_core.concepts import Score, ScoredConcept, concept_seeds
 from line_core.errors import ConfigError
 from line_core.generators.base import ImageGenerator
 from line_core.probe import layer_activations
@@ -21,31 +21,10 @@ from line_core.targets.base import Target
 
 
 @dataclass(frozen=True)
-class NeuronMatch:
-    """One unit's response to the concept."""
+class NeuronMatch(ScoredConcept):
+    """One unit's response to the concept (``concept`` is the typed concept)."""
 
-    unit: int
-    score: Score
-
-    @property
-    def auc(self) -> float:
-        """The unit's AUC for the concept."""
-        return self.score.auc
-
-    @property
-    def mad(self) -> float:
-        """The unit's MAD for the concept."""
-        return self.score.mad
-
-    @property
-    def mean_activation(self) -> float:
-        """The unit's mean activation on the concept's images."""
-        return self.score.mean_activation
-
-    @property
-    def rank_key(self) -> tuple[float, float]:
-        """The one ranking of ``line_core.concepts``."""
-        return self.score.rank_key
+    unit: int = 0
 
 
 def unit_aucs(concept: np.ndarray, control: np.ndarray) -> np.ndarray:
@@ -66,9 +45,9 @@ def unit_aucs(concept: np.ndarray, control: np.ndarray) -> np.ndarray:
 
 
 def rank_units(
-    concept: np.ndarray, control: np.ndarray, top: int | None = 20
+    concept: np.ndarray, control: np.ndarray, top: int | None = 20, name: str = ""
 ) -> list[NeuronMatch]:
-    """Units ranked by their response to the concept (best first), at most ``top`` of them."""
+    """Units ranked by their response to concept ``name`` (best first), at most ``top``."""
     concept = np.asarray(concept, dtype=np.float64)
     control = np.asarray(control, dtype=np.float64)
     if concept.ndim != 2 or control.ndim != 2 or concept.shape[1] != control.shape[1]:
@@ -79,8 +58,8 @@ def rank_units(
     mads = np.array([mad(concept[:, u], control[:, u]) for u in range(concept.shape[1])])
     means = concept.mean(axis=0)
     matches = [
-        NeuronMatch(u, Score(auc=float(aucs[u]), mad=float(mads[u]),
-                             mean_activation=float(means[u])))
+        NeuronMatch(name, Score(auc=float(aucs[u]), mad=float(mads[u]),
+                                mean_activation=float(means[u])), unit=u)
         for u in range(concept.shape[1])
     ]
     matches.sort(key=lambda m: m.rank_key, reverse=True)
@@ -110,4 +89,4 @@ def find_neurons(
         raise ConfigError("finding neurons needs at least 2 images of the concept")
     images = generator.generate(text, concept_seeds(text, seed, n_images))
     acts = layer_activations(target, layer, images, reduction=reduction)
-    return rank_units(acts, np.asarray(control_activations), top=top)
+    return rank_units(acts, np.asarray(control_activations), top=top, name=text)

@@ -14,7 +14,7 @@ from helpers_models import (
 )
 from PIL import Image
 
-from line_core.errors import ConfigError
+from line_core.errors import BackendError, ConfigError
 from line_core.probe import (
     ActivationHook,
     layer_activations,
@@ -111,10 +111,10 @@ def test_no_hook_outlives_a_call_normal_or_raising():
 
     raising = RaisingNet()
     target = make_target(raising, size=4)
-    with pytest.raises(ValueError, match="boom"):
+    with pytest.raises(BackendError, match="failed in its forward pass: ValueError: boom"):
         layer_activations(target, "head", _batch())  # the forward raises before `head`
     assert all_hooks(raising) == 0
-    with pytest.raises(ValueError, match="boom"):
+    with pytest.raises(BackendError, match="failed in its forward pass: ValueError: boom"):
         with ActivationHook(raising, ["conv", "head"]):
             raising(_batch())
     assert all_hooks(raising) == 0

@@ -40,7 +40,12 @@ class Proposal:
 
 @runtime_checkable
 class ConceptProposer(Protocol):
-    """Proposes one new concept per call; never returns a forbidden or near-duplicate one."""
+    """Proposes one concept per call, new unless it could find none.
+
+    A proposer that found nothing new (every sample a repeat or unparsable) returns its best
+    attempt with ``rejected`` listing what it threw away, never an exception. Callers check
+    novelty against the forbidden set themselves: the engine re-asks, then falls back.
+    """
 
     name: str
 
