@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from line_core.config import ExplainConfig
 from line_core.errors import RunStoreError
+from line_core.record import Inject, Manifest, list_runs, write_history_tables
 from line_core.record.events import (
     ConceptProposed,
     ConceptScored,
@@ -15,8 +17,6 @@ from line_core.record.events import (
     RunStarted,
     event_from_dict,
 )
-from line_core.config import ExplainConfig
-from line_core.record import Inject, Manifest, list_runs, write_history_tables
 from line_core.record.history import build_history
 from line_core.record.store import RunStore
 
