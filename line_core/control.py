@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,9 +84,12 @@ def _cached_activations(key: dict[str, object], compute: Callable[[], np.ndarray
         except (OSError, ValueError):
             path.unlink(missing_ok=True)  # a damaged cache entry is recomputed
     values = compute()
-    tmp = path.with_suffix(".tmp.npy")
-    np.save(tmp, values)
-    tmp.replace(path)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp.npy")
+    try:  # a private temporary name: two processes filling one entry never mix their bytes
+        np.save(tmp, values)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return values
 
 

@@ -105,3 +105,37 @@ def test_class_folder_gives_the_reference_initial_pool(tmp_path, cache):
     assert len(initial) == 10
     assert [r.source for r in initial] == ["control-class"] * 5 + ["random-class"] * 5
     assert "red" in [r.concept for r in initial[:5]]  # top-5 classes by mean activation
+
+
+def test_a_corrupt_cache_entry_is_recomputed(planted, cache):
+    gen = GENERATORS.create("procedural", size=64)
+    first = generator_control(planted, "units", gen, size=12).activations
+    [entry] = list((cache / "control").glob("*.npy"))
+    entry.write_bytes(entry.read_bytes()[:40])  # a kill mid-write of an older version
+    again = generator_control(planted, "units", gen, size=12).activations
+    np.testing.assert_array_equal(first, again)
+    assert np.load(entry).shape == first.shape  # rewritten whole
+
+
+@pytest.mark.slow
+def test_two_processes_fill_one_cache_entry(tmp_path, cache):
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np, sys\n"
+        "from line_core.control import generator_control\n"
+        "from line_core.generators import GENERATORS\n"
+        "from line_core.targets import load_target\n"
+        "acts = generator_control(load_target('planted'), 'units',\n"
+        "                         GENERATORS.create('procedural', size=64), size=40).activations\n"
+        "np.save(sys.argv[1], acts)\n"
+    )
+    outs = [tmp_path / f"out{i}.npy" for i in range(2)]
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(o)]) for o in outs]
+    assert [p.wait(timeout=300) for p in procs] == [0, 0]
+    a, b = (np.load(o) for o in outs)
+    np.testing.assert_array_equal(a, b)
+    [entry] = list((cache / "control").glob("*.npy"))
+    np.testing.assert_array_equal(np.load(entry), a)
+    assert not list((cache / "control").glob("*.tmp*"))
