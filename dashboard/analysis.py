@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard import state
-from line_core.store import EVENTS
+from line_core.record.store import EVENTS
 
 
 def _stamp(run_dir: Path) -> tuple[int, int]:

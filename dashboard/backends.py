@@ -1,8 +1,10 @@
-"""The engine behind the Explore view: cached models, pre-flight, find neurons, start a run.
+"""The engine behind the Explore view: cached backends, pre-flight, find neurons, start a run.
 
-Models are loaded once per server process (``st.cache_resource``) and handed to
-``line_core.runs.new_run`` so a new run validates in seconds. The run itself executes in a
-worker process (``line_core.worker``); this process never iterates the loop.
+Backends are loaded once per server process (``st.cache_resource``) through
+``line_core.engine.choices`` and handed to the engine's door, so a new run validates in seconds.
+The run itself executes in a worker process the door starts; this process never iterates the
+loop. A model spec that names the user's own code (``module:callable``, ``file.py:callable``)
+is loaded only after the user confirmed it (see :func:`is_code_spec`).
 """
 
 from __future__ import annotations
@@ -13,53 +15,85 @@ from typing import Any
 
 import streamlit as st
 
+from line_core import engine
 from line_core.config import ExplainConfig
+from line_core.errors import ConfigError
 
-#: Control prompts rendered for the duplicate-layer pre-flight check.
-PREFLIGHT_IMAGES = 4
+#: Session-state key of the code specs this browser session confirmed ("Load").
+CONFIRMED_KEY = "confirmed_code_specs"
+
+
+def registry_entries(kind: str) -> list[Any]:
+    """Entries (name, description, takes_argument) of the model/generator/proposer registry."""
+    return engine.choices.registry_entries(kind)
+
+
+def is_code_spec(spec: str) -> bool:
+    """Whether a model spec names the user's own code (loading it imports and runs it).
+
+    A registered name or a registered ``family:ARG`` is not code; anything else with a ':'
+    (``module:callable``, ``path/file.py:callable``) is.
+    """
+    spec = (spec or "").strip()
+    if ":" not in spec:
+        return False
+    entries = {e.name: e for e in registry_entries("model")}
+    if spec in entries:
+        return False
+    family = spec.partition(":")[0]
+    return not (family in entries and entries[family].takes_argument)
+
+
+def confirmed(spec: str) -> bool:
+    """Whether this session pressed "Load" for a code spec (always True for other specs)."""
+    return not is_code_spec(spec) or spec.strip() in st.session_state.get(CONFIRMED_KEY, ())
+
+
+def confirm(spec: str) -> None:
+    """Remember that this session chose to load (and so run) a code spec."""
+    st.session_state[CONFIRMED_KEY] = {*st.session_state.get(CONFIRMED_KEY, ()), spec.strip()}
+
+
+def _require_confirmed(spec: str) -> None:
+    if not confirmed(spec):
+        raise ConfigError(
+            f"model '{spec}' is your own code: load it on the Explore page first (loading it "
+            "imports and runs that code in this server)"
+        )
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
-def target(spec: str) -> Any:
-    """A loaded vision model (``line_core.targets.load_target``), shared by every session."""
-    from line_core.targets import load_target
+def _target(spec: str) -> Any:
+    return engine.choices.target(spec)
 
-    return load_target(spec)
+
+def target(spec: str) -> Any:
+    """A loaded vision model, shared by every session (code specs need :func:`confirm`)."""
+    _require_confirmed(spec)
+    return _target(spec)
 
 
 @st.cache_resource(max_entries=8, show_spinner="Listing the model's layers…")
+def _layers(spec: str) -> dict[str, int]:
+    return engine.choices.layers(_target(spec))
+
+
 def layers(spec: str) -> dict[str, int]:
     """Readable layers of a model and their unit counts."""
-    from line_core.targets import list_layers
-
-    return dict(list_layers(target(spec)))
+    _require_confirmed(spec)
+    return _layers(spec)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the image generator…")
 def generator(spec: str) -> Any:
     """A loaded image generator."""
-    from line_core.generators import GENERATORS
-
-    return GENERATORS.create(spec)
+    return engine.choices.generator(spec)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the concept proposer…")
 def proposer(spec: str, generator_spec: str, seed: int) -> Any:
     """A loaded concept proposer (validates that its weights or server settings exist)."""
-    from line_core.proposers import PROPOSERS
-
-    return PROPOSERS.create(spec, generator=generator(generator_spec), seed=seed)
-
-
-def registry_entries(kind: str) -> list[Any]:
-    """Entries (name, description, takes_argument) of the model/generator/proposer registry."""
-    if kind == "model":
-        from line_core.targets import TARGETS as registry
-    elif kind == "generator":
-        from line_core.generators import GENERATORS as registry
-    else:
-        from line_core.proposers import PROPOSERS as registry
-    return registry.entries()
+    return engine.choices.proposer(spec, generator(generator_spec), seed)
 
 
 def _backends(config: ExplainConfig) -> dict[str, Any]:
@@ -71,74 +105,40 @@ def _backends(config: ExplainConfig) -> dict[str, Any]:
 
 
 @st.cache_resource(max_entries=8, show_spinner="Computing the control activations…")
-def control_set(
+def _control_set(
     model: str, layer: str, generator_spec: str, control: str, size: int, reduction: str
 ) -> Any:
-    """The layer's control activations (cached on disk by the engine, in memory here)."""
-    from line_core.control import load_control
+    config = ExplainConfig(model=model, layer=layer, generator=generator_spec, control=control,
+                           control_size=size, reduction=reduction)
+    return engine.choices.control_set(config, _target(model), layer, generator(generator_spec))
 
-    return load_control(
-        control, target(model), layer, generator(generator_spec), size=size, reduction=reduction
-    )
+
+def control_set(config: ExplainConfig, layer: str) -> Any:
+    """The layer's control activations (cached on disk by the engine, in memory here)."""
+    _require_confirmed(config.model)
+    return _control_set(config.model, layer, config.generator, config.control,
+                        config.control_size, config.reduction)
 
 
 def preflight(config: ExplainConfig) -> list[str]:
     """Pre-flight warnings for a config (raises LineError for choices that cannot work)."""
-    from line_core.components import build_components
-    from line_core.preflight import preflight as run_checks
-
-    parts = build_components(config, **_backends(config))
-    prompts = parts.generator.control_prompts()[:PREFLIGHT_IMAGES]
-    images = [img for i, p in enumerate(prompts) for img in parts.generator.generate(p, [i])]
-    return run_checks(
-        parts.target,
-        parts.layer,
-        parts.neuron,
-        parts.control,
-        config.images_per_concept,
-        images=images,
-        layers=layers(config.model),
-        reduction=config.reduction,
-    )
+    return engine.preflight(config, layers=layers(config.model), **_backends(config))
 
 
 def start_run(config: ExplainConfig) -> Path:
     """Validate a config, create its run folder and start its worker; returns the run folder."""
-    from line_core.runs import new_run
-    from line_core.worker import launch_worker
-
-    explainer = new_run(config, **_backends(config))
-    run_dir = explainer.store.run_dir
-    launch_worker(run_dir)
-    return run_dir
+    return engine.start_in_background(config, **_backends(config)).run_dir
 
 
 def rerun_from_manifest(run_dir: Path, runs_dir: Path) -> Path:
     """Start a fresh run with the same config (models, seeds, prompts) as ``run_dir``."""
-    from line_core.runs import run_config
-
-    config = replace(run_config(run_dir), runs_dir=str(runs_dir))
+    config = replace(engine.run_config(run_dir), runs_dir=str(runs_dir))
     return start_run(config)
 
 
-def find_neurons(
-    config: ExplainConfig, layer: str, concept: str, top: int = 15
-) -> list[Any]:
+def find_neurons(config: ExplainConfig, layer: str, concept: str, top: int = 15) -> list[Any]:
     """Units of ``layer`` ranked by their response to a typed concept."""
-    from line_core.neurons import find_neurons as rank
-
-    control = control_set(
-        config.model, layer, config.generator, config.control, config.control_size,
-        config.reduction,
-    )
-    return rank(
-        target(config.model),
-        layer,
-        generator(config.generator),
-        concept,
-        control.activations,
-        n_images=max(config.images_per_concept, 6),
-        seed=config.seed,
-        top=top,
-        reduction=config.reduction,
+    return engine.choices.neurons_for(
+        config, target(config.model), layer, generator(config.generator),
+        control_set(config, layer), concept, top=top,
     )

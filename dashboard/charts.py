@@ -7,7 +7,6 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from dashboard.scores import Baseline
 from dashboard.theme import (
     BASELINE_COLOUR,
     BEST_COLOUR,
@@ -17,7 +16,7 @@ from dashboard.theme import (
     source_colour,
     source_label,
 )
-from line_core.history import ScoredRecord
+from line_core.record import Baseline, ScoredRecord
 
 
 def _short(text: str, width: int = 28) -> str:

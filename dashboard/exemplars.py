@@ -8,12 +8,13 @@ import numpy as np
 import streamlit as st
 from PIL import Image, UnidentifiedImageError
 
-from line_core.errors import ConfigError
+from line_core.record import Manifest
+
+#: Image files a control folder is read from (the engine's control loader reads the same).
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm"}
 
 
 def _readable(path: Path) -> bool:
-    from line_core.control import IMAGE_SUFFIXES
-
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         return False
     try:
@@ -24,32 +25,45 @@ def _readable(path: Path) -> bool:
     return True
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def control_files(folder: str, skipped: int) -> tuple[list[str], list[str] | None]:
-    """The control folder's readable images in the order the run read them, with classes."""
-    from line_core.control import scan_folder
+def scan(folder: Path) -> tuple[list[Path], list[str] | None]:
+    """A control folder's files in the order runs read them (one level of class subfolders)."""
+    subdirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if subdirs:
+        files, labels = [], []
+        for sub in subdirs:
+            for path in sorted(sub.iterdir()):
+                if path.is_file() and not path.name.startswith("."):
+                    files.append(path)
+                    labels.append(sub.name.replace("_", " "))
+        return files, labels
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")), None
 
-    files, labels = scan_folder(Path(folder))
-    keep = [_readable(f) for f in files] if skipped else [True] * len(files)
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def control_files(folder: str) -> tuple[list[str], list[str] | None]:
+    """The control folder's readable images in the order the run read them, with classes."""
+    files, labels = scan(Path(folder))
+    keep = [_readable(f) for f in files]
     paths = [str(f) for f, k in zip(files, keep, strict=True) if k]
     classes = [c for c, k in zip(labels, keep, strict=True) if k] if labels else None
     return paths, classes
 
 
 def top_exemplars(
-    manifest: dict, top: int = 8
+    manifest: Manifest, top: int = 8
 ) -> tuple[list[tuple[str, float, str | None]], str | None]:
     """(path, activation, class) of the most activating control images, or a reason why not."""
-    config = manifest.get("config", {})
-    folder = str(config.get("control", "generator"))
-    if folder in ("", "generator"):
+    folder = str(manifest.config.control or "generator")
+    if folder == "generator":
         return [], "the control set is generator-rendered, not a folder of real images"
-    control = manifest.get("control", {})
-    values = np.asarray(control.get("activations", []), dtype=float)
+    root = Path(folder).expanduser()
+    if not root.is_dir():
+        return [], f"the control folder '{folder}' is not on this machine any more"
+    values = np.asarray(manifest.control.activations, dtype=float)
     try:
-        paths, classes = control_files(folder, int(control.get("skipped", 0)))
-    except ConfigError as exc:
-        return [], f"{exc}"
+        paths, classes = control_files(str(root.resolve()))
+    except OSError as exc:
+        return [], f"the control folder '{folder}' cannot be read ({exc.strerror or exc})"
     if len(paths) != values.size:
         return [], (
             f"the control folder now has {len(paths)} readable images, the run used "

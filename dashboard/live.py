@@ -14,15 +14,29 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import charts, state
-from dashboard.scores import Baseline, random_baseline, score_line
+from dashboard.scores import score_line
 from dashboard.theme import PLOTLY_CONFIG
 from dashboard.widgets import record_card, record_images, records_table
-from line_core.history import RunHistory
+from line_core.concepts import Source, normalise, source_kind
+from line_core.record import (
+    Accept,
+    Ban,
+    Baseline,
+    Command,
+    Edit,
+    Inject,
+    Rescore,
+    RunHistory,
+    RunStatus,
+    Stop,
+)
 
 POLL_SECONDS = 1.5
+#: Seconds between two attempts to resume a finished run for commands that wait for it.
+LATE_RETRY_S = 5.0
 FEED_IMAGES_ITERATIONS = 12
 CARD_IMAGE_WIDTH = 72
-POOL_COLUMNS = ("concept", "source", "AUC", "90% CI", "MAD", "iteration")
+POOL_COLUMNS = ("concept", "status", "source", "AUC", "90% CI", "MAD", "iteration")
 STAGE_TEXT = {
     "propose": "proposing the next concept",
     "generate": "rendering images",
@@ -32,25 +46,50 @@ STAGE_TEXT = {
 }
 
 
-def signature(run_state: state.RunState) -> tuple[object, ...]:
-    """The part of a run's state that changes the page around the live body."""
-    return (run_state.status, run_state.review_concept)
+def signature(hist: RunHistory, run_status: RunStatus) -> tuple[object, ...]:
+    """The part of a run's state that changes the page around the live body.
+
+    While commands wait on a run that nobody writes, it also ticks every ``LATE_RETRY_S``, so
+    the page around (which resumes such a run) gets another chance.
+    """
+    waiting = not run_status.live and any(not isinstance(c, Stop) for c in hist.pending_commands)
+    tick = int(time.time() // LATE_RETRY_S) if waiting else 0
+    return (run_status.word, hist.review, tick)
 
 
-def _seconds(value: float) -> str:
+def seconds_text(value: float) -> str:
+    """A duration as '12.3 s' or '4.5 min'."""
     return f"{value:.1f} s" if value < 90 else f"{value / 60:.1f} min"
 
 
-def status_text(hist: RunHistory, run_state: state.RunState, total: int) -> str:
+def describe_command(command: Command) -> str:
+    """A queued command in a few words."""
+    if isinstance(command, Inject):
+        return "inject " + "; ".join(command.concepts)
+    if isinstance(command, Edit):
+        return f"edit '{command.concept}' → '{command.new}'"
+    if isinstance(command, Ban):
+        return f"ban '{command.concept}'"
+    if isinstance(command, Rescore):
+        return f"re-score '{command.concept}' ({command.n_images} images)"
+    if isinstance(command, Accept):
+        return f"accept '{command.concept}'" if command.concept else "accept"
+    if isinstance(command, Stop):
+        return "stop"
+    return command.action
+
+
+def status_text(hist: RunHistory, run_status: RunStatus) -> str:
     """One line: what runs now, how far it is, how long the last iteration took."""
-    done = hist.last_completed_iteration + 1
+    total = hist.iterations_total
+    word = run_status.word
     parts: list[str] = []
-    if run_state.status == "review":
+    if word == "review" and hist.review is not None:
+        concept, iteration = hist.review
         parts.append(
-            f"**iteration {run_state.review_iteration}** of {total - 1}: waiting for your "
-            f"review of '{run_state.review_concept}'"
+            f"**iteration {iteration}** of {total - 1}: waiting for your review of '{concept}'"
         )
-    elif run_state.status == "running" and hist.stage is not None:
+    elif word == "running" and hist.stage is not None:
         stage = hist.stage
         what = STAGE_TEXT.get(stage.stage, stage.stage)
         if stage.stage == "generate" and stage.detail:
@@ -59,17 +98,18 @@ def status_text(hist: RunHistory, run_state: state.RunState, total: int) -> str:
             what += f" of '{stage.detail}'"
         name = "initial pool" if stage.iteration == 0 else f"iteration {stage.iteration}"
         parts.append(f"**{name}** of {total - 1}: {what}")
-    elif run_state.status == "starting":
+    elif word == "starting":
         parts.append("**starting**: loading models and the control set")
-    elif run_state.status == "finished" and hist.finished is not None:
-        parts.append(
-            f"**finished** in {_seconds(hist.finished.seconds)}: label "
-            f"**{hist.finished.label}** (AUC {hist.finished.auc:.3f})"
-        )
+    elif word == "finished":
+        best = hist.best()
+        label = f"label **{best.concept}** (AUC {best.auc:.3f})" if best else "no label"
+        parts.append(f"**finished** in {seconds_text(hist.worked_seconds)}: {label}")
     else:
-        parts.append(f"**{run_state.status}** after {done} of {total} iterations")
-        if run_state.message:
-            parts.append(run_state.message)
+        parts.append(f"**{word}** after {hist.iterations_done} of {total} iterations")
+        if word == "failed" and hist.failed is not None:
+            parts.append(hist.failed.message)
+        elif word == "interrupted":
+            parts.append("nobody is writing the run: resume it to continue")
     if hist.completed:
         last = max(hist.completed, key=lambda d: d.iteration)
         stages = ", ".join(
@@ -77,17 +117,18 @@ def status_text(hist: RunHistory, run_state: state.RunState, total: int) -> str:
             if v >= 0.05
         )
         parts.append(
-            f"last iteration {_seconds(last.seconds)}" + (f" ({stages} s)" if stages else "")
+            f"last iteration {seconds_text(last.seconds)}" + (f" ({stages} s)" if stages else "")
         )
     return " · ".join(parts)
 
 
-def metrics_row(hist: RunHistory, baseline: Baseline | None, total: int) -> None:
-    """Label, score with interval, baseline, progress, elapsed time."""
-    best = state.best_record(hist)
+def metrics_row(hist: RunHistory, baseline: Baseline | None) -> None:
+    """Label (bans applied), score with interval, baseline, progress, time worked."""
+    best = hist.best()
     cols = st.columns([3, 2, 2, 1.4, 1.4])
     label = "Label" if hist.finished is not None else "Best label so far"
-    cols[0].metric(label, best.concept if best else "—")
+    cols[0].metric(label, best.concept if best else "—",
+                   help="the best-scoring concept the researcher did not ban")
     cols[1].metric(
         "AUC [90% CI]", f"{best.auc:.3f}" if best else "—",
         delta=f"[{best.auc_low:.2f}, {best.auc_high:.2f}]" if best else None, delta_color="off",
@@ -98,14 +139,12 @@ def metrics_row(hist: RunHistory, baseline: Baseline | None, total: int) -> None
         "Random-concept baseline", f"{baseline.mean:.3f}" if baseline else "—",
         delta=f"[{baseline.low:.2f}, {baseline.high:.2f}] · {baseline.n} concepts"
         if baseline else None, delta_color="off", delta_arrow="off",
-        help="AUCs of the seed vocabulary (concepts not chosen for this unit): mean and 5–95%",
+        help="AUCs of concepts not chosen for this unit (seed vocabulary or random control "
+        "classes): mean and 5–95%",
     )
-    cols[3].metric("Iterations", f"{hist.last_completed_iteration + 1} / {total}")
-    elapsed = 0.0
-    if hist.started is not None:
-        end = hist.finished.t if hist.finished is not None else time.time()
-        elapsed = max(0.0, end - hist.started.t)
-    cols[4].metric("Elapsed", _seconds(elapsed) if hist.started else "—")
+    cols[3].metric("Iterations", f"{hist.iterations_done} / {hist.iterations_total}")
+    cols[4].metric("Worked", seconds_text(hist.worked_seconds) if hist.completed else "—",
+                   help="time spent on completed iterations (pauses and restarts not counted)")
 
 
 def latest_iteration(run_dir: Path, hist: RunHistory, baseline: Baseline | None) -> None:
@@ -122,20 +161,22 @@ def latest_iteration(run_dir: Path, hist: RunHistory, baseline: Baseline | None)
             st.caption("Scoring the initial pool…")
         return
     record = proposed[-1]
-    kind = " (summary)" if record.source.startswith("summary") else ""
+    kind = " (summary)" if source_kind(record.source) == "summary" else ""
     record_card(run_dir, record, baseline, f"Iteration {record.iteration}{kind}",
-                width=CARD_IMAGE_WIDTH)
+                width=CARD_IMAGE_WIDTH, hist=hist)
 
 
 def user_concepts(hist: RunHistory, baseline: Baseline | None) -> None:
     """The researcher's own concepts (injected or edited) with their scores and pool status."""
-    mine = [r for r in hist.records if r.source == "user"]
+    mine = [r for r in hist.records if r.source == Source.USER]
     if not mine:
         return
-    pool = {r.concept for r in hist.current_pool()}
+    pool = {normalise(r.concept) for r in hist.current_pool()}
     st.markdown("**Your concepts**")
     for record in mine:
-        where = "in the pool" if record.concept in pool else "not in the pool"
+        where = "in the pool" if normalise(record.concept) in pool else "not in the pool"
+        if hist.is_banned(record.concept):
+            where = "banned"
         st.caption(
             f"`{record.concept}` · iteration {record.iteration} · {where} · "
             f"{score_line(record, baseline)}"
@@ -148,29 +189,30 @@ def feed(run_dir: Path, hist: RunHistory, baseline: Baseline | None, key: str) -
     for position, iteration in enumerate(iterations):
         records = [r for r in hist.records if r.iteration == iteration]
         title = f"Iteration {iteration}: " + " · ".join(
-            f"{r.concept} {r.auc:.3f}" + (" (you)" if r.source == "user" else "")
+            f"{r.concept} {r.auc:.3f}" + (" (you)" if r.source == Source.USER else "")
+            + (" (banned)" if hist.is_banned(r.concept) else "")
             for r in records[:4]
         ) + (f" · +{len(records) - 4} more" if len(records) > 4 else "")
         with st.expander(title, key=f"{key}_it{iteration}"):
             for record in records:
                 if position < FEED_IMAGES_ITERATIONS:
-                    record_card(run_dir, record, baseline, record.concept)
+                    record_card(run_dir, record, baseline, record.concept, hist=hist)
                 else:
                     st.caption(f"`{record.concept}` · {score_line(record, baseline)}")
     initial = [r for r in hist.records if r.iteration == 0]
     if initial:
         with st.expander(f"Initial pool: {len(initial)} concepts scored", key=f"{key}_it0"):
-            records_table(initial, key=f"{key}_initial", pool=hist.pools.get(0, []))
+            records_table(initial, key=f"{key}_initial", hist=hist,
+                          pool=hist.pools.get(0, []))
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _figures(run_dir: str, stamp: tuple[int, int]) -> tuple[object, object]:
+def _figures(run_dir: str, stamp: tuple[tuple[int, int], ...]) -> tuple[object, object]:
     """The score curve and the activation chart of a run, rebuilt only when it changed."""
     hist = state.history(run_dir)
-    baseline = random_baseline(hist)
-    control = state.manifest(run_dir).get("control", {}).get("activations", [])
+    control = state.manifest(run_dir).control.activations
     return (
-        charts.score_curve(hist.records, hist.best_so_far(), baseline),
+        charts.score_curve(hist.records, hist.best_so_far(), hist.baseline()),
         charts.activation_chart(hist.current_pool(), control),
     )
 
@@ -178,28 +220,23 @@ def _figures(run_dir: str, stamp: tuple[int, int]) -> tuple[object, object]:
 def body(run_dir: Path, key: str) -> None:
     """The live body: status, metrics, charts, pool, latest iteration and feed."""
     hist = state.history(run_dir)
-    run_state = state.run_state(run_dir, hist)
+    run_status = state.status(run_dir, hist)
     sig_key = f"_live_sig_{key}"
-    if st.session_state.get(sig_key) not in (None, signature(run_state)):
-        st.session_state[sig_key] = signature(run_state)
+    if st.session_state.get(sig_key) not in (None, signature(hist, run_status)):
+        st.session_state[sig_key] = signature(hist, run_status)
         st.rerun()
-    st.session_state[sig_key] = signature(run_state)
-    config = state.manifest(run_dir).get("config", {})
-    total = int(config.get("iterations", 0)) + (1 if config.get("summary", True) else 0) + 1
-    baseline = random_baseline(hist)
-    st.markdown(status_text(hist, run_state, total))
-    st.progress(min(1.0, (hist.last_completed_iteration + 1) / max(total, 1)))
-    if run_state.pending:
-        queued = ", ".join(
-            f"{c.get('action')} {c.get('concept') or '; '.join(c.get('concepts', []))}".strip()
-            for c in run_state.pending
-        )
+    st.session_state[sig_key] = signature(hist, run_status)
+    baseline = hist.baseline()
+    st.markdown(status_text(hist, run_status))
+    st.progress(min(1.0, hist.iterations_done / max(hist.iterations_total, 1)))
+    if hist.pending_commands:
+        queued = ", ".join(describe_command(c) for c in hist.pending_commands)
         st.caption(f"Queued for the loop (applied between stages): {queued}")
-    metrics_row(hist, baseline, total)
+    metrics_row(hist, baseline)
     if not hist.records:
         return
-    curve, acts = _figures(str(run_dir), state.events_stamp(run_dir))
-    n_control = len(state.manifest(run_dir).get("control", {}).get("activations", []))
+    curve, acts = _figures(str(run_dir), state.stamps(run_dir))
+    n_control = len(state.manifest(run_dir).control.activations)
     left, right = st.columns([1, 1], gap="medium")
     with left:
         st.markdown("**Score per iteration** · AUC with 90% bootstrap interval; dashed: "
@@ -214,7 +251,7 @@ def body(run_dir: Path, key: str) -> None:
         latest_iteration(run_dir, hist, baseline)
     with right:
         st.markdown("**Pool** (best first)")
-        records_table(hist.current_pool(), key=f"{key}_pool", columns=POOL_COLUMNS)
+        records_table(hist.current_pool(), key=f"{key}_pool", hist=hist, columns=POOL_COLUMNS)
         user_concepts(hist, baseline)
     st.markdown("#### Iterations")
     feed(run_dir, hist, baseline, key)
@@ -224,7 +261,7 @@ _polling_body = st.fragment(run_every=POLL_SECONDS)(body)
 
 
 def live_body(run_dir: Path, live: bool, key: str = "live") -> None:
-    """Draw the body once, polling the store while the run's worker is alive."""
+    """Draw the body once, polling the store while the run is being written."""
     if live:
         _polling_body(run_dir, key)
     else:

@@ -39,7 +39,23 @@ def _entry_picker(kind: str, label: str, default: str, key: str, placeholder: st
     spec = st.text_input(f"{label} spec", key=f"{key}_spec", placeholder=placeholder).strip()
     if families:
         st.caption("Families: " + ", ".join(f"`{e.name}:NAME`" for e in families))
+    if kind == "model" and spec and not backends.confirmed(spec):
+        return _confirm_code(spec, key)
     return spec or None
+
+
+def _confirm_code(spec: str, key: str) -> None:
+    """A note and a "Load" button for a spec naming the user's own code; nothing runs before."""
+    st.warning(
+        f"`{spec}` names your own code, not a registered model: loading it imports that module "
+        "and runs the callable in this dashboard's server process. Load it only if you trust "
+        "the code.", icon=":material/code:",
+    )
+    if st.button("Load", key=f"{key}_load", icon=":material/download:",
+                 help="import the module and call it to build the model"):
+        backends.confirm(spec)
+        st.rerun()
+    return None
 
 
 def _clamp_neuron(units: int, default: int) -> None:
@@ -127,7 +143,8 @@ def setup_form() -> ExplainConfig | None:
             "torchvision:resnet50 · my_pkg.models:build · checkpoint:/path/to/model.pt",
         )
     if not model:
-        top[1].info("Type a model spec to continue.", icon=":material/info:")
+        top[1].info("Type a model spec (and load it, if it is your own code) to continue.",
+                    icon=":material/info:")
         return None
     layers: dict[str, int] = {}
     target: Any = None

@@ -1,41 +1,49 @@
 """Steering by hand: inject, edit, ban, re-score, review, stop, resume.
 
-Every action is a command posted to the run store; the run's loop applies it between stages
-and records a ``UserAction`` event, so the history shows who proposed what. A command posted to
-a run whose worker is not running starts a worker, which applies it and re-finishes the run.
+Every action is a typed command handed to the engine's door (``engine.steer``): the run's
+loop applies it between stages and records a ``UserAction`` event, so the history shows who
+proposed what. If nobody is writing the run, the door starts a worker that applies it and
+re-finishes the run; this view never starts workers itself. A bad command (an empty concept,
+a pasted paragraph, too many concepts) is one ``st.error`` line.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import streamlit as st
 
-from dashboard import state
 from dashboard.errors import guard
-from line_core.history import RunHistory
-from line_core.worker import launch_worker, worker_alive
+from line_core import engine
+from line_core.concepts import normalise
+from line_core.record import Accept, Ban, Command, Edit, Inject, Rescore, RunHistory, RunStatus
+from line_core.record import Stop as StopCommand
 
 
 def split_concepts(text: str) -> list[str]:
-    """Concepts typed one per line or comma separated, cleaned and de-duplicated."""
-    parts = [p.strip() for p in re.split(r"[\n,;]+", text)]
-    return list(dict.fromkeys(p for p in parts if p))
+    """Concepts typed one per line or comma separated, cleaned, one per concept (``normalise``)."""
+    parts = [" ".join(p.split()) for p in re.split(r"[\n,;]+", text)]
+    kept: dict[str, str] = {}
+    for part in parts:
+        if part and normalise(part) not in kept:
+            kept[normalise(part)] = part
+    return list(kept.values())
 
 
-def post(run_dir: Path, action: str, **payload: Any) -> None:
-    """Queue a command and make sure a worker will apply it."""
-    state.store(run_dir).post_command(action, **payload)
-    if action != "stop" and not worker_alive(run_dir):
-        launch_worker(run_dir)
+def post(run_dir: Path, command: Command) -> str:
+    """Hand a command to the engine (it starts a worker when nobody writes the run)."""
+    return engine.steer(run_dir, command)
 
 
-def _concepts(hist: RunHistory) -> list[str]:
-    pool = [r.concept for r in hist.current_pool()]
-    others = sorted({r.concept for r in hist.records} - set(pool), key=str.lower)
-    return pool + others
+def concept_choices(hist: RunHistory) -> list[str]:
+    """Pool concepts first, then every other tried concept once (same concept by normalise)."""
+    chosen: dict[str, str] = {}
+    for record in [*hist.current_pool(), *hist.unique_records()]:
+        chosen.setdefault(normalise(record.concept), record.concept)
+    pool = {normalise(r.concept) for r in hist.current_pool()}
+    rest = sorted((c for k, c in chosen.items() if k not in pool), key=normalise)
+    return [c for k, c in chosen.items() if k in pool] + rest
 
 
 def review_box(run_dir: Path, concept: str, iteration: int) -> None:
@@ -50,15 +58,17 @@ def review_box(run_dir: Path, concept: str, iteration: int) -> None:
             text = cols[0].text_input("Concept to score", value=concept, key=f"review_{iteration}")
             accepted = cols[1].form_submit_button("Accept", type="primary", icon=":material/check:")
         if accepted:
+            edited = " ".join(text.split())
+            chosen = edited if edited and edited != concept else ""
             with guard("send the review"):
-                post(run_dir, "accept", concept=text.strip() or concept)
-                st.toast(f"Accepted '{text.strip() or concept}'")
+                post(run_dir, Accept(concept=chosen))
+                st.toast(f"Accepted '{chosen or concept}'")
                 st.rerun()
 
 
 def steer_panel(run_dir: Path, hist: RunHistory, images_per_concept: int, key: str) -> None:
     """Forms for inject / edit / ban / re-score; each posts one command to the run."""
-    concepts = _concepts(hist)
+    concepts = concept_choices(hist)
     st.markdown("**Steer this run**")
     tabs = st.tabs(["Inject", "Edit", "Ban", "Re-score"])
     with tabs[0], st.form(f"{key}_inject", border=False, clear_on_submit=True):
@@ -72,7 +82,7 @@ def steer_panel(run_dir: Path, hist: RunHistory, images_per_concept: int, key: s
                 st.warning("Type at least one concept.")
             else:
                 with guard("inject the concepts"):
-                    post(run_dir, "inject", concepts=chosen)
+                    post(run_dir, Inject(concepts=tuple(chosen)))
                     st.toast(f"Queued {len(chosen)} concept(s); they are scored next")
                     st.rerun()
     if not concepts:
@@ -87,15 +97,17 @@ def steer_panel(run_dir: Path, hist: RunHistory, images_per_concept: int, key: s
                 st.warning("Type the edited concept.")
             else:
                 with guard("queue the edit"):
-                    post(run_dir, "edit", concept=old, new=new.strip())
+                    post(run_dir, Edit(concept=old, new=" ".join(new.split())))
                     st.toast(f"Queued edit '{old}' → '{new.strip()}'")
                     st.rerun()
     with tabs[2], st.form(f"{key}_ban", border=False):
-        banned = st.selectbox("Concept", concepts, key=f"{key}_ban_concept")
-        st.caption("A banned concept leaves the pool and joins the forbidden set.")
+        bannable = [c for c in concepts if not hist.is_banned(c)] or concepts
+        banned = st.selectbox("Concept", bannable, key=f"{key}_ban_concept")
+        st.caption("A banned concept leaves the pool, joins the forbidden set and is never "
+                   "the label; tables show it struck through.")
         if st.form_submit_button("Ban", icon=":material/block:"):
             with guard("queue the ban"):
-                post(run_dir, "ban", concept=banned)
+                post(run_dir, Ban(concept=banned))
                 st.toast(f"Queued ban of '{banned}'")
                 st.rerun()
     with tabs[3], st.form(f"{key}_rescore", border=False):
@@ -107,24 +119,24 @@ def steer_panel(run_dir: Path, hist: RunHistory, images_per_concept: int, key: s
         )
         if st.form_submit_button("Re-score", icon=":material/refresh:"):
             with guard("queue the re-score"):
-                post(run_dir, "rescore", concept=target, n_images=int(n_images))
+                post(run_dir, Rescore(concept=target, n_images=int(n_images)))
                 st.toast(f"Queued re-score of '{target}' with {int(n_images)} images")
                 st.rerun()
 
 
-def run_controls(run_dir: Path, run_state: state.RunState, key: str) -> None:
-    """Stop (live runs) or resume (stopped, interrupted or failed runs)."""
-    if run_state.live:
-        stopping = any(c.get("action") == "stop" for c in run_state.pending)
+def run_controls(run_dir: Path, hist: RunHistory, run_status: RunStatus, key: str) -> None:
+    """Stop (live or starting runs) or resume (stopped, interrupted, failed or empty runs)."""
+    if run_status.live or run_status.word == "starting":
+        stopping = any(isinstance(c, StopCommand) for c in hist.pending_commands)
         if st.button(
             "Stopping…" if stopping else "Stop", key=f"{key}_stop", icon=":material/stop:",
             disabled=stopping, help="stop after the current stage; completed work is kept",
         ):
             with guard("stop the run"):
-                state.store(run_dir).post_command("stop")
+                engine.stop(run_dir)
                 st.rerun()
-    elif run_state.status in ("stopped", "interrupted", "failed", "empty"):
+    elif run_status.word in ("stopped", "interrupted", "failed", "empty"):
         if st.button("Resume", key=f"{key}_resume", icon=":material/play_arrow:", type="primary"):
             with guard("resume the run"):
-                launch_worker(run_dir)
+                engine.resume_in_background(run_dir)
                 st.rerun()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from line_core.concepts import Source, source_kind
 from line_core.figures.style import OKABE_ITO as PAPER_PALETTE
 from line_core.figures.style import SOURCE_COLOURS
 
@@ -40,23 +41,21 @@ STATUS_BADGES = {
 
 def source_colour(source: str) -> str:
     """The colour of a proposal source (summary-* sources share the summary colour)."""
-    if source.startswith("summary"):
-        return SOURCE_COLOURS["summary"]
-    return SOURCE_COLOURS.get(source, OKABE_ITO["black"])
+    return SOURCE_COLOURS.get(source_kind(source), OKABE_ITO["black"])
 
 
 def source_label(source: str) -> str:
     """A reader-facing name for a proposal source."""
     names = {
-        "seed": "seed vocabulary",
-        "control-class": "control class",
-        "lexicon": "lexicon",
-        "llm": "LLM",
-        "user": "you",
+        Source.SEED: "seed vocabulary",
+        Source.CONTROL_CLASS: "control class",
+        Source.RANDOM_CLASS: "random class",
+        Source.LEXICON: "lexicon",
+        Source.LLM: "LLM",
+        Source.USER: "you",
     }
-    if source.startswith("summary"):
-        return "summary"
-    return names.get(source, source)
+    kind = source_kind(source)
+    return names.get(kind, kind)
 
 
 def chart_layout(height: int = 320, **extra: Any) -> dict[str, Any]:

@@ -9,10 +9,11 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import state
-from dashboard.scores import Baseline, beats_baseline, score_line
+from dashboard.scores import beats_baseline, score_line
 from dashboard.theme import STATUS_BADGES, source_label
+from line_core.concepts import normalise
 from line_core.errors import RunStoreError
-from line_core.history import RunHistory, ScoredRecord
+from line_core.record import Ban, Baseline, RunHistory, ScoredRecord
 
 PAGE_FILES = {
     "explore": "views/explore.py",
@@ -79,24 +80,70 @@ def record_images(
     image_strip(run_dir, rels, captions, width=width, limit=limit)
 
 
+def struck(text: str) -> str:
+    """Text struck through (combining long stroke), for banned concepts in tables."""
+    return "".join(ch + "\u0336" for ch in text)
+
+
+def queued_bans(hist: RunHistory) -> set[str]:
+    """Normalised concepts whose ban is posted but not applied yet."""
+    return {normalise(c.concept) for c in hist.pending_commands if isinstance(c, Ban)}
+
+
+def mark(hist: RunHistory | None, concept: str) -> str:
+    """What a table says about a concept: 'banned', 'ban queued', 'label' or ''."""
+    if hist is None:
+        return ""
+    if hist.is_banned(concept):
+        return "banned"
+    if normalise(concept) in queued_bans(hist):
+        return "ban queued"
+    return "label" if normalise(concept) == normalise(hist.label) else ""
+
+
 def record_card(
-    run_dir: Path, record: ScoredRecord, baseline: Baseline | None, heading: str, width: int = 112
+    run_dir: Path,
+    record: ScoredRecord,
+    baseline: Baseline | None,
+    heading: str,
+    width: int = 112,
+    hist: RunHistory | None = None,
 ) -> None:
     """One scored concept: name, source, reasoning, score with interval and baseline, images."""
     verdict = beats_baseline(record, baseline)
-    mark = " &nbsp; :green-badge[above baseline]" if verdict else ""
-    st.markdown(f"**{heading}** &nbsp; `{record.concept}`{mark}")
+    badges = " &nbsp; :green-badge[above baseline]" if verdict else ""
+    note = mark(hist, record.concept)
+    if note in ("banned", "ban queued"):
+        badges += f" &nbsp; :red-badge[{note}]"
+        name = f"~~`{record.concept}`~~" if note == "banned" else f"`{record.concept}`"
+    else:
+        name = f"`{record.concept}`"
+    st.markdown(f"**{heading}** &nbsp; {name}{badges}")
     st.caption(f"proposed by {source_label(record.source)} · {score_line(record, baseline)}")
-    if record.reasoning and record.reasoning not in ("seed", "control-class"):
+    if record.reasoning and record.reasoning not in ("seed", "control-class", "random-class"):
         st.markdown(f"> {record.reasoning}")
     record_images(run_dir, record, width=width)
 
 
-def records_frame(records: Sequence[ScoredRecord], pool: Sequence[str] = ()) -> pd.DataFrame:
-    """A table of scored concepts (best first), marking pool members."""
-    rows = [
-        {
-            "concept": r.concept,
+def records_frame(
+    records: Sequence[ScoredRecord],
+    hist: RunHistory | None = None,
+    pool: Sequence[str] = (),
+) -> pd.DataFrame:
+    """A table of scored concepts (best first): banned ones struck through and tagged.
+
+    ``status`` says ``banned`` (the researcher banned it: never the label), ``ban queued``,
+    ``label`` (the run's label, bans applied) or, when ``pool`` is given, ``in pool``.
+    """
+    in_pool = {normalise(c) for c in pool}
+    rows = []
+    for r in sorted(records, key=lambda r: r.rank_key, reverse=True):
+        note = mark(hist, r.concept)
+        if not note and normalise(r.concept) in in_pool:
+            note = "in pool"
+        rows.append({
+            "concept": struck(r.concept) if note == "banned" else r.concept,
+            "status": note,
             "source": source_label(r.source),
             "AUC": round(r.auc, 4),
             "90% CI": f"[{r.auc_low:.2f}, {r.auc_high:.2f}]",
@@ -104,10 +151,7 @@ def records_frame(records: Sequence[ScoredRecord], pool: Sequence[str] = ()) -> 
             "mean act": round(r.mean_activation, 3),
             "images": len(r.activations),
             "iteration": r.iteration,
-            **({"in pool": r.concept in pool} if pool else {}),
-        }
-        for r in sorted(records, key=lambda r: r.rank_key, reverse=True)
-    ]
+        })
     return pd.DataFrame(rows)
 
 
@@ -123,17 +167,22 @@ SCORE_COLUMNS = {
         "MAD", format="%.2f", help="(mean concept - mean control) / SD control"
     ),
     "mean act": st.column_config.NumberColumn("mean act", format="%.3f"),
+    "status": st.column_config.TextColumn(
+        "status",
+        help="banned: the researcher banned it (never the label); label: the run's label",
+    ),
 }
 
 
 def records_table(
     records: Sequence[ScoredRecord],
     key: str,
+    hist: RunHistory | None = None,
     pool: Sequence[str] = (),
     columns: Sequence[str] | None = None,
 ) -> None:
     """Show scored concepts as a sortable table with AUC bars (optionally only ``columns``)."""
-    frame = records_frame(records, pool)
+    frame = records_frame(records, hist, pool)
     if frame.empty:
         st.caption("nothing scored yet")
         return

@@ -1,8 +1,9 @@
-"""Every dashboard view through Streamlit's AppTest, on run folders and on the real offline stack.
+"""Every dashboard view through Streamlit's AppTest, on real run folders and the real offline stack.
 
-Browse views read synthetic run folders (``run_fixtures.write_run``); the Explore tests start
-real runs (EfficientNet-Lite0, procedural renderer, lexicon proposer) in worker processes with
-small iteration counts, exactly as a user would.
+Browse views read runs made by the real loop on the planted model
+(``test_dashboard_fixture_runs``: built once per session, copied per test); the Explore tests
+start real runs (EfficientNet-Lite0, procedural renderer, lexicon proposer) in worker processes
+with small iteration counts, exactly as a user would.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ import time
 from pathlib import Path
 
 import pytest
-from run_fixtures import write_run
 from streamlit.testing.v1 import AppTest
+from test_dashboard_fixture_runs import copy_runs, pristine_runs
 
-from line_core.events import PoolUpdated
-from line_core.history import build_history
-from line_core.store import RunStore
-from line_core.worker import worker_alive, worker_pid
+from line_core import engine
+from line_core.config import ExplainConfig
+from line_core.record import Inject, RunStore
+from line_core.record.events import PoolUpdated
 
 pytestmark = pytest.mark.slow  # every AppTest imports the app and runs it: seconds each
 
@@ -35,9 +36,15 @@ def runs(tmp_path, monkeypatch) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def pristine(tmp_path_factory) -> dict[str, Path]:
+    return pristine_runs(tmp_path_factory)
+
+
 @pytest.fixture
-def fixture_runs(runs) -> tuple[Path, Path]:
-    return write_run(runs, "mono"), write_run(runs, "or")
+def fixture_runs(runs, pristine) -> dict[str, Path]:
+    """The three fixture runs (mono, or, classes), copied into this test's runs folder."""
+    return copy_runs(pristine, runs)
 
 
 def open_page(page: str | None = None, timeout: float = 120, **params: str) -> AppTest:
@@ -61,41 +68,103 @@ def texts(at: AppTest) -> str:
     return "\n".join(parts)
 
 
+def metric(at: AppTest, label: str):
+    return next(m for m in at.metric if m.label == label)
+
+
 def folder_digest(path: Path) -> dict[str, int]:
     return {str(p.relative_to(path)): p.stat().st_size for p in path.rglob("*") if p.is_file()}
+
+
+def seconds_text(value: float) -> str:
+    return f"{value:.1f} s" if value < 90 else f"{value / 60:.1f} min"
 
 
 # -- browse views on run folders ---------------------------------------------------------------
 def test_runs_gallery_groups_searches_and_sorts(fixture_runs):
     at = open_page("runs")
     assert_clean(at)
-    assert "synthetic · _conv_head" in [h.value for h in at.subheader]
-    assert "2 of 2 runs" in texts(at)
+    assert "planted · units" in [h.value for h in at.subheader]
+    assert "3 of 3 runs" in texts(at)
     at.text_input(key="runs_search").input("no such label").run()
-    assert "0 of 2 runs" in texts(at)
-    at.text_input(key="runs_search").input("red").run()
+    assert "0 of 3 runs" in texts(at)
+    label = engine.history(fixture_runs["or"]).label
+    at.text_input(key="runs_search").input(label).run()
     at.selectbox(key="runs_sort").select("Label (A–Z)").run()
     assert_clean(at)
-    assert "2 of 2 runs" in texts(at)
+    assert f"**{label}**" in [m.value for m in at.markdown]
 
 
 def test_neuron_page_from_url_shows_history_and_interventions(fixture_runs):
-    mono, _ = fixture_runs
-    at = open_page("neuron", run=mono.name, layer="_conv_head", unit="7")
+    mono = fixture_runs["mono"]
+    at = open_page("neuron", run=mono.name, layer="units", unit="0")
     assert_clean(at)
     body = texts(at)
-    assert "unit 7" in body and "Random-concept baseline" in body
+    assert "unit 0" in body and "Random-concept baseline" in body
     assert at.query_params["run"] == [mono.name] or at.query_params["run"] == mono.name
     assert "pink flowers" in body  # the user-supplied concept is listed as ours
     assert any("proposed by you" in c.value for c in at.caption)
     assert len(at.dataframe) >= 1
 
 
-def test_neuron_page_by_unit_link_and_bad_links(fixture_runs):
-    _, newest = fixture_runs
-    at = open_page("neuron", layer="_conv_head", unit="7")
+def test_banned_concept_is_struck_and_never_the_label(fixture_runs):
+    """'red' was the unit's best concept until the researcher banned it."""
+    mono = fixture_runs["mono"]
+    hist = engine.history(mono)
+    assert hist.is_banned("red") and hist.label != "red"
+    at = open_page("neuron", run=mono.name)
     assert_clean(at)
-    assert at.selectbox(key="nr_run").value == newest.name
+    assert metric(at, "Label").value == hist.label
+    table = at.dataframe[0].value  # the history tab: every scored concept
+    banned = table[table["status"] == "banned"]
+    assert len(banned) == 1 and banned.iloc[0]["concept"].replace("\u0336", "") == "red"
+    assert (table["status"] == "label").any()
+    assert any("Banned by you" in c.value and "~~red~~" in c.value for c in at.caption)
+    assert not any(m.value.startswith("**#1**") and "`red`" in m.value for m in at.markdown)
+    live = open_page(run=mono.name)
+    assert_clean(live)
+    assert metric(live, "Label").value == hist.label
+    assert f"label **{hist.label}**" in texts(live)
+    gallery = open_page("runs")
+    assert f"**{hist.label}**" in [m.value for m in gallery.markdown]
+
+
+def test_finished_in_is_the_worked_time(fixture_runs):
+    mono = fixture_runs["mono"]
+    hist = engine.history(mono)
+    at = open_page(run=mono.name)
+    assert_clean(at)
+    assert f"**finished** in {seconds_text(hist.worked_seconds)}" in texts(at)
+    assert metric(at, "Worked").value == seconds_text(hist.worked_seconds)
+    assert metric(at, "Iterations").value == f"{hist.iterations_done} / {hist.iterations_total}"
+
+
+def test_class_folder_run_shows_the_history_baseline(fixture_runs):
+    """The baseline of a class-folder run is its random classes, as RunHistory.baseline() says."""
+    run_dir = fixture_runs["classes"]
+    baseline = engine.history(run_dir).baseline()
+    assert baseline is not None
+    live = open_page(run=run_dir.name)
+    assert_clean(live)
+    shown = metric(live, "Random-concept baseline")
+    assert shown.value == f"{baseline.mean:.3f}"
+    assert f"[{baseline.low:.2f}, {baseline.high:.2f}] · {baseline.n} concepts" in str(
+        shown.proto.delta
+    )
+    neuron = open_page("neuron", run=run_dir.name)
+    assert_clean(neuron)
+    assert metric(neuron, "Random-concept baseline").value == f"{baseline.mean:.3f}"
+    assert any(f"random-concept baseline {baseline.mean:.2f}" in c.value for c in neuron.caption)
+    layers = open_page("layers", model="planted", layer="units")
+    frame = layers.dataframe[0].value
+    row = frame[frame["open"].str.contains(run_dir.name)]
+    assert row.iloc[0]["baseline"] == pytest.approx(baseline.mean)
+
+
+def test_neuron_page_by_unit_link_and_bad_links(fixture_runs):
+    at = open_page("neuron", layer="units", unit="12")
+    assert_clean(at)
+    assert at.selectbox(key="nr_run").value == fixture_runs["or"].name
     missing = open_page("neuron", run="no-such-run")
     assert not missing.exception
     assert any("was not found" in e.value for e in missing.error)
@@ -110,7 +179,7 @@ def test_corrupt_run_folder_is_one_error_and_nothing_changes(fixture_runs, runs)
     before = folder_digest(runs)
     at = open_page("runs")
     assert not at.exception
-    assert "2 of 2 runs" in texts(at)
+    assert "3 of 3 runs" in texts(at)
     assert any("unreadable run folder" in e.label for e in at.expander)
     at = open_page("neuron", run="broken-run")
     assert not at.exception
@@ -118,44 +187,51 @@ def test_corrupt_run_folder_is_one_error_and_nothing_changes(fixture_runs, runs)
     assert folder_digest(runs) == before
 
 
-def test_real_exemplars_from_a_control_folder(fixture_runs, tmp_path):
-    from PIL import Image
-
-    mono, _ = fixture_runs
-    manifest = json.loads((mono / "manifest.json").read_text())
-    n = manifest["control"]["size"]
-    folder = tmp_path / "control"
-    for cls in ("apples", "boats"):
-        (folder / cls).mkdir(parents=True)
-    for i in range(n):
-        cls = "apples" if i < n // 2 else "boats"
-        Image.new("RGB", (16, 16), (10 * (i % 25), 40, 90)).save(folder / cls / f"{i:03d}.png")
-    manifest["config"]["control"] = str(folder)
-    (mono / "manifest.json").write_text(json.dumps(manifest))
-    at = open_page("neuron", run=mono.name)
+def test_real_exemplars_from_a_control_folder(fixture_runs):
+    run_dir = fixture_runs["classes"]
+    info = RunStore.open(run_dir).manifest()
+    at = open_page("neuron", run=run_dir.name)
     assert_clean(at)
     captions = [c.value for c in at.caption]
     assert any("responds to most (real photos)" in c for c in captions)
-    values = manifest["control"]["activations"]
-    top = max(values)
+    top = max(info.control.activations)
     # the best exemplar is captioned with its class and the unit's top control activation
     protos = [str(img.proto) for img in at.image]
-    assert any(f"act {top:.2f}" in p and ("apples ·" in p or "boats ·" in p) for p in protos)
+    assert any(f"act {top:.2f}" in p and " · act" in p for p in protos)
+    generated = open_page("neuron", run=fixture_runs["or"].name)
+    assert any("generator-rendered" in c.value for c in generated.caption)
 
 
-def test_rerun_of_an_unloadable_run_is_one_error(fixture_runs, runs):
-    mono, _ = fixture_runs
+def test_rerun_of_a_code_model_is_one_error_and_runs_nothing(fixture_runs, runs):
+    """A run whose manifest names code is not re-run (imported) before the user loads it."""
+    mono = fixture_runs["mono"]
+    manifest = json.loads((mono / "manifest.json").read_text())
+    manifest["config"]["model"] = "os:abort"  # would kill the server if it were imported
+    (mono / "manifest.json").write_text(json.dumps(manifest))
     at = open_page("neuron", run=mono.name)
     before = sorted(p.name for p in runs.iterdir())
     at.button(key="nr_rerun").click().run()
     assert not at.exception
-    assert len(at.error) == 1 and "synthetic" in at.error[0].value
+    assert len(at.error) == 1 and "os:abort" in at.error[0].value
+    assert "load it on the Explore page" in at.error[0].value
+    assert sorted(p.name for p in runs.iterdir()) == before
+
+
+def test_rerun_of_an_unloadable_run_is_one_error(fixture_runs, runs):
+    mono = fixture_runs["mono"]
+    manifest = json.loads((mono / "manifest.json").read_text())
+    manifest["config"]["model"] = "no_such_model"
+    (mono / "manifest.json").write_text(json.dumps(manifest))
+    at = open_page("neuron", run=mono.name)
+    before = sorted(p.name for p in runs.iterdir())
+    at.button(key="nr_rerun").click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "no_such_model" in at.error[0].value
     assert sorted(p.name for p in runs.iterdir()) == before
 
 
 def test_compare_two_runs(fixture_runs):
-    mono, other = fixture_runs
-    at = open_page("compare", a=mono.name, b=other.name)
+    at = open_page("compare", a=fixture_runs["mono"].name, b=fixture_runs["or"].name)
     assert_clean(at)
     body = texts(at)
     assert "Jaccard overlap" in body and "**A** · " in body and "**B** · " in body
@@ -163,16 +239,15 @@ def test_compare_two_runs(fixture_runs):
 
 
 def test_polysemanticity_view_shows_groups_definition_and_map(fixture_runs):
-    _, two_meanings = fixture_runs
-    at = open_page("polysemanticity", run=two_meanings.name)
+    at = open_page("polysemanticity", run=fixture_runs["or"].name)
     assert_clean(at)
     body = texts(at)
     assert "Polysemanticity score" in body and "Distinct meanings" in body
-    assert "Group 1" in body and "Group 2" in body
+    assert "Group 1" in body
     assert any("effective number of meanings" in c.value for c in at.caption)
     assert len(at.get("plotly_chart")) == 1
     assert len(at.latex) == 1
-    at.slider(key="po_threshold").set_value(0.9).run()  # merge more: fewer groups
+    at.slider(key="po_threshold").set_value(0.3).run()  # merge less: at least as many groups
     assert_clean(at)
 
 
@@ -181,14 +256,14 @@ def test_layer_overview_sorts_by_score_and_polysemanticity(fixture_runs):
     assert_clean(at)
     frame = at.dataframe[0].value
     assert {"unit", "label", "AUC", "polysemanticity", "open"} <= set(frame.columns)
-    assert len(frame) == 2
+    assert len(frame) == 3
     at.selectbox(key="ly_sort").select("polysemanticity").run()
     frame = at.dataframe[0].value
     assert list(frame["polysemanticity"]) == sorted(frame["polysemanticity"], reverse=True)
 
 
 def test_export_page_writes_pdf_and_svg(fixture_runs):
-    mono, _ = fixture_runs
+    mono = fixture_runs["mono"]
     at = open_page("export", run=mono.name, timeout=300)
     assert_clean(at)
     at.button(key="xp_go").click().run(timeout=300)
@@ -202,8 +277,70 @@ def test_export_page_writes_pdf_and_svg(fixture_runs):
     assert len(at.get("download_button")) == len(written)
 
 
+def test_steer_form_rejects_a_pasted_paragraph_in_one_line(fixture_runs):
+    mono = fixture_runs["mono"]
+    before = folder_digest(mono)
+    at = open_page("neuron", run=mono.name)
+    at.text_area(key="nr_steer_inject_text").input("stripes " * 60)
+    next(b for b in at.button if b.label == "Inject").click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "short phrase" in at.error[0].value
+    assert folder_digest(mono) == before  # nothing posted, no worker started
+
+
+# -- the model box: one's own code runs only after "Load" -----------------------------------------
+def test_code_spec_helper_tells_code_from_registered_specs():
+    from dashboard.backends import is_code_spec
+
+    assert not is_code_spec("efficientnet_lite0")
+    assert not is_code_spec("planted")
+    assert not is_code_spec("torchvision:resnet50")
+    assert not is_code_spec("checkpoint:resnet50@model.pt")
+    assert is_code_spec("os:abort")
+    assert is_code_spec("my_pkg.models:build")
+    assert is_code_spec("path/to/file.py:build")
+
+
+MODEL_FILE = '''
+from pathlib import Path
+from torch import nn
+
+Path(__file__).with_suffix(".imported").write_text("imported")
+
+
+def build():
+    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+'''
+
+
+def test_code_model_spec_is_not_run_until_load(runs, tmp_path):
+    at = open_page(timeout=300)
+    at.selectbox(key="ex_model").select("custom").run()
+    at.text_input(key="ex_model_spec").input("os:abort").run(timeout=300)
+    assert_clean(at)  # still alive: os.abort was not imported, let alone called
+    assert any("runs the callable" in w.value and "os:abort" in w.value for w in at.warning)
+    assert any(b.key == "ex_model_load" for b in at.button)
+    assert not any(b.key == "ex_start" for b in at.button)
+    assert not list(runs.iterdir())
+    model_file = tmp_path / "my_model.py"
+    model_file.write_text(MODEL_FILE)
+    marker = model_file.with_suffix(".imported")
+    at.text_input(key="ex_model_spec").input(f"{model_file}:build").run(timeout=300)
+    assert_clean(at)
+    assert not marker.exists()  # typing a spec imports nothing
+    assert any("runs the callable" in w.value for w in at.warning)
+    at.button(key="ex_model_load").click().run(timeout=300)
+    assert_clean(at)
+    assert marker.exists()
+    assert not any("runs the callable" in w.value for w in at.warning)
+    assert f"{model_file}:build" in at.session_state["confirmed_code_specs"]
+    layers = at.selectbox(key="ex_layer").options
+    assert any(name.startswith("0") for name in layers)  # the Sequential's conv, "0 (4 units)"
+    assert any(b.key == "ex_start" for b in at.button)
+
+
 # -- explore on the real offline stack ----------------------------------------------------------
-def _wait(at: AppTest, done, seconds: float = 240.0) -> AppTest:
+def _wait(at: AppTest, done, seconds: float = 300.0) -> AppTest:
     deadline = time.time() + seconds
     while time.time() < deadline:
         at.run()
@@ -214,29 +351,51 @@ def _wait(at: AppTest, done, seconds: float = 240.0) -> AppTest:
     raise AssertionError(f"timed out; page said: {texts(at)[-800:]}")
 
 
-def _history(run_dir: Path):
-    return build_history(RunStore.open(run_dir).events())
+def _writer_gone(run_dir: Path) -> bool:
+    """Whether the process that last held the run's writer lock has exited.
+
+    A worker gives the lock back before its process ends; until it has ended, the engine
+    treats it as alive and starts no second worker (a window of a second or two).
+    """
+    try:
+        pid = int(json.loads((run_dir / ".writer.lock").read_text())["pid"])
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (OSError, ValueError, KeyError):
+        return True
+    if pid == os.getpid():
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
 
 
 def _finished(run_dir: Path):
     """A condition for _wait: the run finished, its worker exited, the page says so."""
-    return lambda at: (
-        _history(run_dir).finished is not None
-        and not worker_alive(run_dir)
-        and "**finished** in" in texts(at)
-    )
+    def done(at: AppTest) -> bool:
+        state = engine.status(run_dir)
+        return (state.word == "finished" and not state.live and _writer_gone(run_dir)
+                and "**finished** in" in texts(at))
+
+    return done
 
 
 def default_unit() -> int:
-    from line_core.targets import load_target
-
-    return int(load_target("efficientnet_lite0").default_neuron)
+    return int(engine.choices.target("efficientnet_lite0").default_neuron)
 
 
 def _stop_worker(run_dir: Path) -> None:
-    pid = worker_pid(run_dir)
-    if pid and worker_alive(run_dir):
-        os.kill(pid, signal.SIGTERM)
+    """Ask the run to stop and end its writer process (test teardown)."""
+    try:
+        state = engine.status(run_dir)
+        if state.word in ("starting", "running", "review"):
+            engine.stop(run_dir)
+        if state.writer is not None and state.writer.pid:
+            os.kill(state.writer.pid, signal.SIGTERM)
+    except (OSError, ValueError):
+        pass
+
+
+def _run_dir(at: AppTest, runs: Path) -> Path:
+    key = at.query_params["run"]
+    return runs / (key[0] if isinstance(key, list) else key)
 
 
 @pytest.fixture
@@ -251,8 +410,7 @@ def started(runs):
     at.number_input(key="ex_iterations").set_value(2)
     at.button(key="ex_start").click().run(timeout=300)
     assert_clean(at)
-    run_dir = runs / at.query_params["run"][0] if isinstance(at.query_params["run"], list) \
-        else runs / at.query_params["run"]
+    run_dir = _run_dir(at, runs)
     assert (run_dir / "manifest.json").is_file()
     yield at, run_dir
     _stop_worker(run_dir)
@@ -264,11 +422,12 @@ def test_explore_runs_live_and_a_user_concept_enters_the_pool(started):
     at.text_area(key="ex_steer_inject_text").input("yellow tiles")
     next(b for b in at.button if b.label == "Inject").click().run()
     assert not at.exception
-    commands = RunStore(run_dir).commands()
-    assert commands and commands[-1]["action"] == "inject"
+    commands = RunStore.open(run_dir).commands()
+    assert commands and isinstance(commands[-1], Inject)
+    assert commands[-1].concepts == ("yellow tiles",)
     _wait(at, _finished(run_dir))
     assert_clean(at)
-    history = _history(run_dir)
+    history = engine.history(run_dir)
     user = [r for r in history.records if r.source == "user"]
     assert [r.concept for r in user] == ["yellow tiles"]
     assert any(
@@ -286,21 +445,33 @@ def test_explore_runs_live_and_a_user_concept_enters_the_pool(started):
 def test_explore_steer_a_finished_run_rescore_and_ban(started):
     at, run_dir = started
     _wait(at, _finished(run_dir))
-    best = _history(run_dir).best().concept
+    worked = engine.history(run_dir).worked_seconds
+    best = engine.history(run_dir).best().concept
     at.selectbox(key="ex_steer_rescore_concept").select(best)
     at.number_input(key="ex_steer_rescore_n").set_value(6)
     next(b for b in at.button if b.label == "Re-score").click().run()
     assert not at.exception
-    banned = _history(run_dir).current_pool()[-1].concept
+    banned = engine.history(run_dir).current_pool()[-1].concept
     at.selectbox(key="ex_steer_ban_concept").select(banned)
     next(b for b in at.button if b.label == "Ban").click().run()
     assert not at.exception
-    _wait(at, lambda a: {"rescore", "ban"} <= {x.action for x in _history(run_dir).actions}
+    _wait(at, lambda a: {"rescore", "ban"} <= {x.action for x in engine.history(run_dir).actions}
           and _finished(run_dir)(a))
-    history = _history(run_dir)
+    history = engine.history(run_dir)
     rescored = [r for r in history.records if r.concept == best]
     assert len(rescored) == 2 and len(rescored[-1].activations) == 6
     assert banned not in [r.concept for r in history.current_pool()]
+    # the later session (the worker that applied the commands) does not overwrite the time
+    assert history.worked_seconds == pytest.approx(worked)
+    assert f"**finished** in {seconds_text(worked)}" in texts(at)
+    # the ban shows where it takes effect: struck in the tables, never the label
+    assert history.label != banned
+    assert metric(at, "Label").value == history.label
+    frames = [d.value for d in at.dataframe]
+    assert any(
+        ((f["status"] == "banned") & (f["concept"].str.replace("\u0336", "") == banned)).any()
+        for f in frames if "status" in f.columns
+    )
 
 
 def test_preflight_warns_and_offers_start_anyway(runs):
@@ -331,25 +502,25 @@ def test_find_neurons_ranks_units_and_picks_one(runs):
     assert at.number_input(key="ex_neuron").value == second
 
 
-@pytest.mark.parametrize(
-    ("widget", "value", "words"),
-    [
-        ("model", "no_such_pkg.models:build", ["no_such_pkg"]),
-        ("generator", "sd-turbo", ["sd-turbo"]),
-    ],
-)
-def test_bad_choices_are_one_clear_error(runs, widget, value, words):
+def test_bad_model_is_one_clear_error_after_load(runs):
     at = open_page(timeout=300)
-    if widget == "model":
-        at.selectbox(key="ex_model").select("custom").run()
-        at.text_input(key="ex_model_spec").input(value).run(timeout=300)
-    else:
-        at.selectbox(key="ex_generator").select(value).run()
-        at.button(key="ex_start").click().run(timeout=300)
+    at.selectbox(key="ex_model").select("custom").run()
+    at.text_input(key="ex_model_spec").input("no_such_pkg.models:build").run(timeout=300)
+    assert_clean(at)
+    at.button(key="ex_model_load").click().run(timeout=300)
     assert not at.exception
     assert len(at.error) == 1
-    assert all(w in at.error[0].value for w in words), at.error[0].value
-    assert "Traceback" not in at.error[0].value
+    assert "no_such_pkg" in at.error[0].value and "Traceback" not in at.error[0].value
+    assert not list(runs.iterdir())
+
+
+def test_bad_generator_is_one_clear_error(runs):
+    at = open_page(timeout=300)
+    at.selectbox(key="ex_generator").select("sd-turbo").run()
+    at.button(key="ex_start").click().run(timeout=300)
+    assert not at.exception
+    assert len(at.error) == 1
+    assert "sd-turbo" in at.error[0].value and "Traceback" not in at.error[0].value
     assert not list(runs.iterdir())
 
 
@@ -369,14 +540,16 @@ def test_review_mode_waits_for_the_researcher(runs):
     run_dir = runs / next(iter(os.listdir(runs)))
     try:
         _wait(at, lambda a: any(t.key == "review_1" for t in a.text_input))
+        assert engine.status(run_dir).word == "review"
         at.text_input(key="review_1").input("golden grid")
         next(b for b in at.button if b.label == "Accept").click().run()
         _wait(at, _finished(run_dir))
-        history = _history(run_dir)
+        history = engine.history(run_dir)
         assert [r.concept for r in history.records if r.iteration == 1] == ["golden grid"]
+        assert [r.source for r in history.records if r.iteration == 1] == ["user"]
         accept = [a for a in history.actions if a.action == "accept"]
         assert accept and "edited from" in accept[0].detail
-        assert json.loads((run_dir / "manifest.json").read_text())["config"]["review"] is True
+        assert RunStore.open(run_dir).manifest().config.review is True
     finally:
         _stop_worker(run_dir)
 
@@ -394,19 +567,21 @@ def test_stop_resume_and_reattach_from_the_url(runs):
     assert_clean(at)
     run_dir = runs / next(iter(os.listdir(runs)))
     try:
-        _wait(at, lambda a: _history(run_dir).last_completed_iteration >= 0)
+        # stop at once: the worker is still starting (a planted run takes seconds in all), and
+        # the loop applies the stop once the initial pool is scored
+        _wait(at, lambda a: any(b.key == "ex_stop" for b in a.button))
         at.button(key="ex_stop").click().run()
-        _wait(at, lambda a: not worker_alive(run_dir) and any(
+        _wait(at, lambda a: not engine.status(run_dir).live and _writer_gone(run_dir) and any(
             b.key == "ex_resume" for b in a.button))
-        assert _history(run_dir).finished is None
+        assert engine.history(run_dir).finished is None
         # a new browser session (a reload) with the run in the URL reattaches to it
         again = open_page(timeout=300, run=run_dir.name)
         assert_clean(again)
         assert "**stopped** after" in texts(again)
         again.button(key="ex_resume").click().run()
         _wait(again, _finished(run_dir))
-        history = _history(run_dir)
-        assert history.last_completed_iteration == 4  # 3 iterations + summary after iteration 0
+        history = engine.history(run_dir)
+        assert history.iterations_done == 5  # initial pool, 3 iterations and the summary
         assert [a.action for a in history.actions] == ["stop"]
         # one click re-runs it from its manifest and lands on the comparison of the two
         page = open_page("neuron", timeout=300, run=run_dir.name)
@@ -414,8 +589,8 @@ def test_stop_resume_and_reattach_from_the_url(runs):
         assert_clean(page)
         again_dir = next(p for p in runs.iterdir() if p != run_dir)
         try:
-            old = json.loads((run_dir / "manifest.json").read_text())["config"]
-            new = json.loads((again_dir / "manifest.json").read_text())["config"]
+            old = RunStore.open(run_dir).manifest().config
+            new = RunStore.open(again_dir).manifest().config
             assert old == new
             assert page.selectbox(key="cmp_b_run").value == again_dir.name
             assert page.selectbox(key="cmp_a_run").value == run_dir.name
@@ -426,19 +601,16 @@ def test_stop_resume_and_reattach_from_the_url(runs):
 
 
 def test_a_command_that_missed_the_loop_is_applied_when_the_page_sees_it(runs):
-    from line_core.config import ExplainConfig
-    from line_core.runs import new_run
-
     config = ExplainConfig(model="planted", layer="units", neuron=2, iterations=0,
                            summary=False, runs_dir=str(runs))
-    explainer = new_run(config)
-    for _ in explainer.run():
+    started = engine.start(config)
+    for _ in started.explainer.run():
         pass
-    run_dir = explainer.store.run_dir
-    RunStore(run_dir).post_command("inject", concepts=["blue stripes"])  # after the loop ended
+    run_dir = started.run_dir
+    RunStore.open(run_dir).post(Inject(concepts=("blue stripes",)))  # after the loop ended
     at = open_page(timeout=300, run=run_dir.name)
     try:
-        _wait(at, lambda a: any(r.source == "user" for r in _history(run_dir).records)
+        _wait(at, lambda a: any(r.source == "user" for r in engine.history(run_dir).records)
               and _finished(run_dir)(a))
         assert_clean(at)
         assert "Your concepts" in texts(at) and "blue stripes" in texts(at)

@@ -18,12 +18,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from run_fixtures import write_run
+from test_dashboard_fixture_runs import copy_runs, pristine_runs
 
-from line_core.events import PoolUpdated
-from line_core.history import build_history
-from line_core.store import RunStore, list_runs
-from line_core.worker import worker_alive, worker_pid
+from line_core import engine
+from line_core.record import list_runs
+from line_core.record.events import PoolUpdated
+from line_core.record.store import RunStore
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -44,11 +44,9 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
-    """A Streamlit server on 127.0.0.1 with two finished fixture runs in its runs folder."""
+    """A Streamlit server on 127.0.0.1 with three finished fixture runs in its runs folder."""
     runs = tmp_path_factory.mktemp("browser") / "runs"
-    runs.mkdir()
-    write_run(runs, "mono")
-    write_run(runs, "or")
+    copy_runs(pristine_runs(tmp_path_factory), runs)
     port = _free_port()
     log = open(runs.parent / "server.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
@@ -72,9 +70,9 @@ def server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
         yield base, runs
     finally:
         for run_dir in list_runs(runs):
-            pid = worker_pid(run_dir)
-            if pid and worker_alive(run_dir):
-                os.kill(pid, signal.SIGTERM)
+            writer = engine.status(run_dir).writer
+            if writer is not None and writer.pid:
+                os.kill(writer.pid, signal.SIGTERM)
         process.terminate()
         process.wait(timeout=20)
         log.close()
@@ -180,7 +178,7 @@ def test_live_run_steer_analyse_export(server, page):
     page.get_by_role("button", name="Inject").click()
     page.get_by_text("Your concepts").wait_for(timeout=120_000)
     assert "yellow tiles" in main_text(page)
-    history = build_history(RunStore.open(run_dir).events())
+    history = engine.history(run_dir)
     assert history.finished is None  # it was scored while the run was live
     settle(page, 2.0)
     shot(page, "03_explore_injected")
@@ -189,8 +187,11 @@ def test_live_run_steer_analyse_export(server, page):
     settle(page, 2.0)
     assert_no_error(page)
     shot(page, "04_explore_finished")
-    history = build_history(RunStore.open(run_dir).events())
+    history = engine.history(run_dir)
     assert [r.concept for r in history.records if r.source == "user"] == ["yellow tiles"]
+    assert f"finished in {history.worked_seconds:.1f} s" in main_text(page) or (
+        history.worked_seconds >= 90
+    )
     entered = [
         e for e in RunStore.open(run_dir).events()
         if isinstance(e, PoolUpdated) and e.added == "yellow tiles" and "yellow tiles" in e.pool

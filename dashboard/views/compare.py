@@ -7,7 +7,6 @@ import streamlit as st
 from dashboard import analysis, charts, state
 from dashboard.errors import guard
 from dashboard.live import POLL_SECONDS
-from dashboard.scores import random_baseline
 from dashboard.theme import PLOTLY_CONFIG
 from dashboard.widgets import record_images, records_table, run_picker, status_badge
 
@@ -15,7 +14,7 @@ from dashboard.widgets import record_images, records_table, run_picker, status_b
 def side(summary: state.RunSummary, key: str, name: str) -> None:
     """One run's label, score, settings, top concepts and the best concept's images."""
     hist = state.history(summary.run_dir)
-    baseline = random_baseline(hist)
+    baseline = hist.baseline()
     with st.container(border=True):
         st.markdown(f"**{name}** · **{summary.label or '(no label yet)'}**")
         status_badge(summary.status)
@@ -26,11 +25,12 @@ def side(summary: state.RunSummary, key: str, name: str) -> None:
             f"{summary.title} · proposer `{summary.proposer}` · generator "
             f"`{summary.generator}` · {score}{base}"
         )
-        best = state.best_record(hist)
+        best = hist.best()
         if best is not None:
             record_images(summary.run_dir, best, width=84)
-        top = sorted(hist.latest_scores().values(), key=lambda r: r.rank_key, reverse=True)
-        records_table(top[:10], key=f"{key}_top", columns=("concept", "source", "AUC", "90% CI"))
+        top = sorted(hist.unique_records(), key=lambda r: r.rank_key, reverse=True)
+        records_table(top[:10], key=f"{key}_top", hist=hist,
+                      columns=("concept", "status", "source", "AUC", "90% CI"))
 
 
 def body(a: state.RunSummary, b: state.RunSummary) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -11,10 +12,10 @@ from dashboard.errors import guard
 from dashboard.setup_form import find_neurons_panel, setup_form
 from dashboard.steer import review_box, run_controls, steer_panel
 from dashboard.widgets import page_link, status_badge
+from line_core import engine
 from line_core.config import ExplainConfig
 from line_core.errors import RunStoreError
-from line_core.history import RunHistory
-from line_core.worker import launch_worker
+from line_core.record import Accept, Command, RunHistory, RunStatus, Stop
 
 RUN_KEY = "ex_run"
 CHECK_KEY = "ex_check"
@@ -108,22 +109,24 @@ def setup_panel(expanded: bool) -> None:
                     _start(config)
 
 
-def run_header(run_dir: Path, run_state: state.RunState) -> None:
+def run_header(run_dir: Path, hist: RunHistory, run_status: RunStatus) -> None:
     """Title, status badge, settings and the run's buttons."""
-    config = state.manifest(run_dir).get("config", {})
-    layer, unit = config.get("layer"), config.get("neuron")
+    info = state.manifest(run_dir)
+    config = info.config
+    layer, unit = info.layer, info.neuron
     key = state.run_key(run_dir)
-    st.markdown(f"### {config.get('model')} · `{layer}` · unit {unit}")
+    st.markdown(f"### {config.model} · `{layer}` · unit {unit}")
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-        status_badge(run_state.status)
+        status_badge(run_status.word)
         st.caption(
-            f"generator `{config.get('generator')}` · proposer `{config.get('proposer')}` · "
-            f"control `{config.get('control')}` ({config.get('control_size')} images) · "
-            f"{config.get('images_per_concept')} images per concept · seed {config.get('seed')}"
-            + (" · review mode" if config.get("review") else "")
+            f"generator `{info.backend_name('generator')}` · proposer "
+            f"`{info.backend_name('proposer')}` · control `{config.control}` "
+            f"({info.control.size or config.control_size} images) · "
+            f"{config.images_per_concept} images per concept · seed {config.seed}"
+            + (" · review mode" if config.review else "")
         )
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-        run_controls(run_dir, run_state, "ex")
+        run_controls(run_dir, hist, run_status, "ex")
         if st.button("New run", key="ex_detach", icon=":material/add:",
                      help="leave this run (it keeps running in its worker) and set up another"):
             detach()
@@ -148,23 +151,32 @@ def recent_runs() -> None:
                       ":material/play_circle:", run=summary.key)
 
 
-def apply_late_commands(
-    run_dir: Path, hist: RunHistory, run_state: state.RunState
-) -> state.RunState:
-    """Start a worker for commands that reached a run just after its loop finished.
+def waiting_commands(hist: RunHistory) -> list[Command]:
+    """Posted commands (other than stop) the loop has not answered yet."""
+    return [c for c in hist.pending_commands if not isinstance(c, Stop)]
 
-    A command posted in the last moment of a run can miss the loop's final check; a new
-    worker applies it and re-finishes the run. Tried once per set of commands (no loop).
+
+def apply_late_commands(run_dir: Path, hist: RunHistory, run_status: RunStatus) -> RunStatus:
+    """Resume a finished run that nobody writes when commands wait for it.
+
+    A command posted in the last moment of a run can miss the loop's final check (the writer
+    was still alive, so the door started no worker), and a worker that is still exiting keeps
+    the door from starting another. Resuming applies the commands and re-finishes the run;
+    tried again every ``live.LATE_RETRY_S`` while the page polls. (A stopped run is left
+    alone: resuming it is the researcher's call.)
     """
-    waiting = [c for c in run_state.pending if c.get("action") != "stop"]
-    if run_state.status != "finished" or not waiting:
-        return run_state
-    marker = (state.run_key(run_dir), tuple(c.get("id") for c in waiting))
-    if st.session_state.get("_ex_late") == marker:
-        return run_state
-    st.session_state["_ex_late"] = marker
-    launch_worker(run_dir)
-    return state.run_state(run_dir, hist)
+    if run_status.live or run_status.word != "finished":
+        return run_status
+    waiting = waiting_commands(hist)
+    if not waiting:
+        return run_status
+    marker = (state.run_key(run_dir), tuple(c.id for c in waiting))
+    tried = st.session_state.get("_ex_late")
+    if tried is not None and tried[0] == marker and time.time() - tried[1] < live.LATE_RETRY_S:
+        return run_status
+    st.session_state["_ex_late"] = (marker, time.time())
+    engine.resume_in_background(run_dir)
+    return state.status(run_dir, hist)
 
 
 def render() -> None:
@@ -188,14 +200,18 @@ def render() -> None:
         st.error(f"{exc}", icon=":material/error:")
         detach()
         return
-    run_state = apply_late_commands(run_dir, hist, state.run_state(run_dir, hist))
-    run_header(run_dir, run_state)
-    if run_state.status == "review" and run_state.review_concept is not None:
-        review_box(run_dir, run_state.review_concept, run_state.review_iteration)
-    live.live_body(run_dir, run_state.live, key="ex_live")
-    config = state.manifest(run_dir).get("config", {})
+    run_status = apply_late_commands(run_dir, hist, state.status(run_dir, hist))
+    run_header(run_dir, hist, run_status)
+    answering = any(isinstance(c, Accept) for c in hist.pending_commands)
+    if run_status.word == "review" and hist.review is not None and not answering:
+        review_box(run_dir, *hist.review)
+    polling = run_status.live or run_status.word == "starting" or (
+        run_status.word == "finished" and bool(waiting_commands(hist))
+    )
+    live.live_body(run_dir, polling, key="ex_live")
     with st.sidebar, st.container(border=True):
-        steer_panel(run_dir, hist, int(config.get("images_per_concept", 5)), key="ex_steer")
+        steer_panel(run_dir, hist, state.manifest(run_dir).config.images_per_concept,
+                    key="ex_steer")
 
 
 with guard("show the Explore page"):

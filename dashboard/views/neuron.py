@@ -14,17 +14,19 @@ from dashboard import backends, state
 from dashboard.errors import guard
 from dashboard.exemplars import top_exemplars
 from dashboard.export_panel import export_buttons
-from dashboard.scores import random_baseline, score_line
+from dashboard.scores import score_line
 from dashboard.steer import steer_panel
 from dashboard.widgets import (
     PAGE_FILES,
     actions_frame,
+    mark,
     page_link,
     record_card,
     records_table,
     run_picker,
     status_badge,
 )
+from line_core.concepts import Source
 
 
 def unit_default(summaries: list[state.RunSummary]) -> str | None:
@@ -94,12 +96,15 @@ def actions_row(summary: state.RunSummary) -> None:
 def history_tab(summary: state.RunSummary) -> None:
     """Every concept (table), then every iteration with reasoning and images."""
     hist = state.history(summary.run_dir)
-    baseline = random_baseline(hist)
-    records_table(hist.records, key="nr_all", pool=[r.concept for r in hist.current_pool()])
-    for iteration in sorted({r.iteration for r in hist.records if r.iteration > 0}):
-        for record in [r for r in hist.records if r.iteration == iteration]:
-            with st.container(border=True):
-                record_card(summary.run_dir, record, baseline, f"Iteration {iteration}")
+    baseline = hist.baseline()
+    records_table(hist.records, key="nr_all", hist=hist,
+                  pool=[r.concept for r in hist.current_pool()])
+    # proposals, plus the researcher's own concepts (an early inject lands in iteration 0)
+    shown = [r for r in hist.records if r.iteration > 0 or r.source == Source.USER]
+    for record in shown:
+        with st.container(border=True):
+            record_card(summary.run_dir, record, baseline, f"Iteration {record.iteration}",
+                        hist=hist)
 
 
 def render() -> None:
@@ -118,20 +123,23 @@ def render() -> None:
     st.query_params["layer"] = summary.layer
     st.query_params["unit"] = str(summary.neuron)
     hist = state.history(summary.run_dir)
-    baseline = random_baseline(hist)
+    baseline = hist.baseline()
     header(summary, f"{baseline.mean:.3f}" if baseline else "—")
     actions_row(summary)
     tabs = st.tabs(["Best concepts", "History", "Interventions", "Real exemplars", "Steer",
                     "Manifest"])
     with tabs[0]:
-        best = sorted(state.history(summary.run_dir).latest_scores().values(),
-                      key=lambda r: r.rank_key, reverse=True)[:5]
+        best = [r for r in hist.unique_records() if not hist.is_banned(r.concept)]
+        best = sorted(best, key=lambda r: r.rank_key, reverse=True)[:5]
         if not best:
             st.caption("Nothing scored yet.")
+        if hist.banned:
+            st.caption("Banned by you (never the label): "
+                       + ", ".join(f"~~{c}~~" for c in sorted(hist.banned)))
         grid = st.columns(2)
         for rank, record in enumerate(best, start=1):
             with grid[(rank - 1) % 2], st.container(border=True):
-                record_card(summary.run_dir, record, baseline, f"#{rank}", width=84)
+                record_card(summary.run_dir, record, baseline, f"#{rank}", width=84, hist=hist)
     with tabs[1]:
         history_tab(summary)
     with tabs[2]:
@@ -140,9 +148,11 @@ def render() -> None:
             st.caption("No interventions: every concept came from the proposer.")
         else:
             st.dataframe(frame, hide_index=True, width="stretch")
-        user = [r for r in hist.records if r.source == "user"]
+        user = [r for r in hist.records if r.source == Source.USER]
         for record in user:
-            st.caption(f"you proposed `{record.concept}` · {score_line(record, baseline)}")
+            note = mark(hist, record.concept)
+            st.caption(f"you proposed `{record.concept}`" + (f" ({note})" if note else "")
+                       + f" · {score_line(record, baseline)}")
     with tabs[3]:
         exemplars, reason = top_exemplars(state.manifest(summary.run_dir))
         if reason:
@@ -155,14 +165,15 @@ def render() -> None:
                 width=128,
             )
     with tabs[4]:
-        config = state.manifest(summary.run_dir).get("config", {})
         st.caption(
             "Commands sent to a finished run start a worker that applies them and re-finishes "
             "the run; watch it on the Explore page."
         )
-        steer_panel(summary.run_dir, hist, int(config.get("images_per_concept", 5)), key="nr_steer")
+        steer_panel(summary.run_dir, hist,
+                    state.manifest(summary.run_dir).config.images_per_concept, key="nr_steer")
     with tabs[5]:
-        st.code(json.dumps(state.manifest(summary.run_dir), indent=2)[:20000], language="json")
+        text = json.dumps(state.manifest(summary.run_dir).to_dict(), indent=2, default=str)
+        st.code(text[:20000], language="json")
 
 
 with guard("show the neuron page"):
