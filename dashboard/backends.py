@@ -29,19 +29,8 @@ def registry_entries(kind: str) -> list[Any]:
 
 
 def is_code_spec(spec: str) -> bool:
-    """Whether a model spec names the user's own code (loading it imports and runs it).
-
-    A registered name or a registered ``family:ARG`` is not code; anything else with a ':'
-    (``module:callable``, ``path/file.py:callable``) is.
-    """
-    spec = (spec or "").strip()
-    if ":" not in spec:
-        return False
-    entries = {e.name: e for e in registry_entries("model")}
-    if spec in entries:
-        return False
-    family = spec.partition(":")[0]
-    return not (family in entries and entries[family].takes_argument)
+    """Whether a model spec names the user's own code (see ``engine.choices.is_code_spec``)."""
+    return engine.choices.is_code_spec(spec)
 
 
 def confirmed(spec: str) -> bool:

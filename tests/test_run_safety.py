@@ -194,3 +194,46 @@ def test_a_full_disk_is_one_line(monkeypatch, capsys) -> None:
     assert cli.main(["show", "x"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: cannot read or write /runs/x/events.jsonl: No space left on device"]
+
+
+def test_a_worker_starts_even_while_an_earlier_one_is_still_exiting(tmp_path: Path) -> None:
+    """A command posted right after a run ended is applied (the old worker's pid is alive)."""
+    import time
+
+    from line_core.engine.worker import WORKER_FILE, launch_worker
+    from line_core.record import Inject, RunStore, WriterLock
+
+    done = line("explain", *planted(tmp_path, iterations=1), "--json")
+    run_dir = Path(json.loads(done.stdout.splitlines()[-1])["run_dir"])
+    (run_dir / WORKER_FILE).write_text(json.dumps({"pid": os.getpid()}))  # alive, not writing
+    with WriterLock(run_dir):  # while someone writes, nothing new starts
+        assert launch_worker(run_dir) == os.getpid()
+    command_id = RunStore.open(run_dir).post(Inject(concepts=("teal zigzags",)))
+    assert engine.status(run_dir).word == "finished"
+    pid = launch_worker(run_dir)
+    assert pid != os.getpid()
+    deadline = time.time() + 300
+    while not (command_id in load_history(run_dir).answered and not engine.status(run_dir).live
+               and load_history(run_dir).status == "finished"):
+        assert time.time() < deadline, (run_dir / "worker.log").read_text()
+        time.sleep(0.5)
+    history = load_history(run_dir)
+    assert any(r.concept == "teal zigzags" and r.source == "user" for r in history.records)
+
+
+def test_a_resume_that_cannot_load_its_model_records_why(tmp_path: Path, models: Path) -> None:
+    spec = f"{models / 'stress_models.py'}:fails_on_five_images"
+    runs = tmp_path / "runs"
+    failed = line("explain", "--model", spec, "--layer", "2", "--neuron", "1", "--iterations",
+                  "2", "--runs-dir", str(runs), "--control-size", "40",
+                  env={"LINE_CACHE_DIR": str(tmp_path / "cache")})
+    assert failed.returncode == 2
+    [run_dir] = list_runs(runs)
+    (models / "stress_models.py").unlink()  # the model file is gone
+    again = line("explain", "--resume", str(run_dir))
+    one_line_error(again, "not found")
+    history = load_history(run_dir)
+    assert history.status == "failed"
+    assert history.failed.message.startswith("resume failed:") and "not found" in (
+        history.failed.message
+    )

@@ -30,6 +30,22 @@ def registry_entries(kind: str) -> list[Any]:
     return REGISTRIES[kind].entries()
 
 
+def is_code_spec(spec: str) -> bool:
+    """Whether a model spec names the user's own code (loading it imports and runs it).
+
+    A registered name or a registered ``family:ARG`` is not code; anything else with a ':'
+    (``module:callable``, ``path/file.py:callable``) is.
+    """
+    spec = (spec or "").strip()
+    if ":" not in spec:
+        return False
+    entries = {e.name: e for e in TARGETS.entries()}
+    if spec in entries:
+        return False
+    family = spec.partition(":")[0]
+    return not (family in entries and entries[family].takes_argument)
+
+
 def models() -> dict[str, str]:
     """Model specs as a user types them, with one-line descriptions."""
     return describe_models()

@@ -15,12 +15,13 @@ from typing import Any
 
 from line_core.config import ExplainConfig
 from line_core.engine.components import Components, build_components
-from line_core.engine.loop import Explainer
+from line_core.engine.loop import Explainer, one_line
 from line_core.engine.preflight import preflight as preflight_checks
 from line_core.engine.preflight import require_finite
 from line_core.engine.provenance import build_manifest
 from line_core.engine.worker import launch_worker, worker_alive
 from line_core.record.commands import Command, Stop
+from line_core.record.events import RunFailed
 from line_core.record.history import RunHistory
 from line_core.record.read import RunStatus, load_history, run_status
 from line_core.record.store import BadLine, RunStore, slug
@@ -123,9 +124,20 @@ def resume(run_dir: Path | str, *, progress: bool = False, **backends: Any) -> E
         config = replace(store.manifest().config, runs_dir=str(Path(run_dir).parent))
         parts = prepare(config, progress=progress, **backends)
         return Explainer(config, parts, store)
+    except Exception as exc:  # the run cannot continue: say why in the record
+        _record_failure(store, exc)
+        store.lock.release()
+        raise
     except BaseException:
         store.lock.release()
         raise
+
+
+def _record_failure(store: RunStore, exc: Exception) -> None:
+    try:
+        store.append(RunFailed(message=f"resume failed: {one_line(exc)}"[:500]))
+    except (OSError, ValueError):
+        pass  # the disk itself failed: the original error is what the user needs
 
 
 def repair(run_dir: Path | str) -> list[BadLine]:
@@ -171,6 +183,6 @@ def stop(run_dir: Path | str) -> str:
 
 
 def resume_in_background(run_dir: Path | str) -> int:
-    """Continue a run in a worker process; returns the worker's pid."""
+    """Continue a run in a worker process; returns the worker's pid (or the live writer's)."""
     RunStore.open(run_dir)
     return launch_worker(Path(run_dir))

@@ -63,6 +63,8 @@ def build_manifest(config: ExplainConfig, parts: Components) -> Manifest:
             size=int(parts.control.activations.shape[0]),
             skipped=parts.control.skipped,
             activations=[round(float(v), 6) for v in parts.control.unit(parts.neuron)],
+            refs=list(parts.control.refs),
+            labels=list(parts.control.labels) if parts.control.labels else None,
         ),
         seeds={"run": config.seed},
         packages=package_versions(),

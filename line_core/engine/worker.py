@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from line_core.record.lock import live_writer
 from line_core.record.store import atomic_write_text
 
 WORKER_FILE = "worker.json"
@@ -22,10 +23,16 @@ LOG_FILE = "worker.log"
 
 
 def launch_worker(run_dir: Path | str) -> int:
-    """Start a detached worker process for a run folder; returns its pid."""
+    """Start a detached worker process for a run folder; returns its pid.
+
+    Nothing starts while a process holds the run's writer lock (it applies new commands
+    itself). Otherwise a worker starts even if an earlier one is still exiting or starting:
+    the writer lock lets exactly one of them write, the other stops with one line.
+    """
     run_dir = Path(run_dir)
-    if worker_alive(run_dir):
-        return worker_pid(run_dir) or 0
+    writer = live_writer(run_dir)
+    if writer is not None:
+        return writer.pid
     log = open(run_dir / LOG_FILE, "ab")  # noqa: SIM115 - the child owns the handle
     process = subprocess.Popen(
         [sys.executable, "-m", "line_core.cli", "explain", "--resume", str(run_dir), "--json"],

@@ -13,12 +13,18 @@ FORMAT = 2
 
 @dataclass
 class ControlInfo:
-    """The control set a run scored against, with the unit's activations on it."""
+    """The control set a run scored against, with the unit's activations on it.
+
+    ``refs`` names each control image in order (a prompt, or a file path for a folder), and
+    ``labels`` its class when the folder has class subfolders.
+    """
 
     description: str = ""
     size: int = 0
     skipped: int = 0
     activations: list[float] = field(default_factory=list)
+    refs: list[str] = field(default_factory=list)
+    labels: list[str] | None = None
 
 
 @dataclass
