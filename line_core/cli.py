@@ -78,6 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
     repair = sub.add_parser("repair", help="move a run's corrupt event lines aside")
     repair.add_argument("run_dir")
 
+    evaluate = sub.add_parser("evaluate", help="score labels of many units on fresh images (CoSy)")
+    evaluate.add_argument("--model", required=True)
+    evaluate.add_argument("--layer", required=True)
+    evaluate.add_argument("--labels", action="append", required=True, metavar="SOURCE",
+                          help="a label CSV, a run folder or a folder of runs; NAME=SOURCE names "
+                               "it (repeat for several methods)")
+    evaluate.add_argument("--images", type=int, default=50, help="fresh images per label")
+    evaluate.add_argument("--control", default="generator", help="'generator' or an image folder")
+    evaluate.add_argument("--generator", default=DEFAULT_GENERATOR)
+    evaluate.add_argument("--out", default=None, help="default: evaluations/MODEL-LAYER")
+    evaluate.add_argument("--force", action="store_true", help="replace another evaluation there")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+
     dashboard = sub.add_parser("dashboard", help="start the dashboard (127.0.0.1 by default)")
     dashboard.add_argument("--runs-dir", default="runs")
     dashboard.add_argument("--host", default="127.0.0.1",
@@ -316,6 +329,19 @@ def cmd_repair(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate labels of many units and print the method comparison (or one JSON object)."""
+    from line_core.engine.evaluate import evaluate
+
+    result = evaluate(args.model, args.layer, args.labels, n_images=args.images,
+                      control=args.control, generator=args.generator, out_dir=args.out,
+                      force=args.force, progress=sys.stderr.isatty() and not args.json)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(json.dumps(result.to_json(), allow_nan=False) if args.json else result.text())
+    return 0
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """Start the dashboard in the foreground."""
     from line_core.serve import serve
@@ -332,6 +358,7 @@ COMMANDS = {
     "show": cmd_show,
     "export": cmd_export,
     "repair": cmd_repair,
+    "evaluate": cmd_evaluate,
     "dashboard": cmd_dashboard,
 }
 

@@ -19,6 +19,7 @@ from line_core.errors import ConfigError
 SETTINGS: dict[str, str] = {
     "server.headless": "true",
     "server.runOnSave": "false",
+    "server.fileWatcherType": "none",  # a served dashboard never reloads its own code
     "browser.gatherUsageStats": "false",
     "client.showErrorDetails": "none",
     "client.toolbarMode": "minimal",

@@ -436,6 +436,7 @@ def test_generator_describes_itself(workshop, name, case):
         assert isinstance(listing, list) and listing
         assert all(isinstance(text, str) and text.strip() for text in listing)
     assert isinstance(generator.unrendered_words(CONCEPT), list)
+    assert generator.draws(CONCEPT) is True  # a colour-and-pattern concept every backend draws
     assert isinstance(generator.vocabulary(), list)
 
 

@@ -34,6 +34,10 @@ class ImageGenerator(Protocol):
         """Words of the concept this generator ignores (empty for diffusion models)."""
         ...
 
+    def draws(self, concept: str) -> bool:
+        """Whether the generator draws anything of the concept (False: it would draw filler)."""
+        ...
+
     def vocabulary(self) -> list[str]:
         """Concept phrases this generator renders well (for the lexicon proposer); may be empty."""
         ...

@@ -98,6 +98,10 @@ class DiffusionGenerator:
         """Nothing: a diffusion model reads every word of the prompt."""
         return []
 
+    def draws(self, concept: str) -> bool:
+        """Any non-empty concept: a diffusion model draws from every word."""
+        return bool(concept.strip())
+
     def vocabulary(self) -> list[str]:
         """Empty: a diffusion model has no fixed vocabulary."""
         return []

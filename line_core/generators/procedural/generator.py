@@ -56,6 +56,10 @@ class ProceduralGenerator:
         """Words of the concept the renderer could not draw (stop words excluded)."""
         return list(self.scene(concept).unrendered)
 
+    def draws(self, concept: str) -> bool:
+        """False when no word of the concept is drawable (the renderer then draws a texture)."""
+        return not self.scene(concept).fallback
+
     def vocabulary(self) -> list[str]:
         """A few hundred concept phrases this renderer draws well."""
         return catalogue.vocabulary()
