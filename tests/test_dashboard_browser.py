@@ -49,12 +49,10 @@ def server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     copy_runs(pristine_runs(tmp_path_factory), runs)
     port = _free_port()
     log = open(runs.parent / "server.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
-         "--server.address", "127.0.0.1", "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, "LINE_RUNS_DIR": str(runs)}, stdout=log,
-        stderr=subprocess.STDOUT,
+    process = subprocess.Popen(  # the way users start it: `line dashboard`, from elsewhere
+        [sys.executable, "-m", "line_core.cli", "dashboard", "--runs-dir", str(runs),
+         "--port", str(port)],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -73,7 +71,7 @@ def server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
             writer = engine.status(run_dir).writer
             if writer is not None and writer.pid:
                 os.kill(writer.pid, signal.SIGTERM)
-        process.terminate()
+        os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=20)
         log.close()
         # no exception escaped a view (kaleido's browser driver may log its own noise)
