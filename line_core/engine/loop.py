@@ -15,12 +15,11 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-import numpy as np
-
 from line_core.concepts import ScoredConcept, Source
 from line_core.config import ExplainConfig
 from line_core.engine.components import Components
-from line_core.engine.pool import concept_seeds, derive_seed, sort_pool, update_pool
+from line_core.engine.measure import ConceptMeter
+from line_core.engine.pool import derive_seed, sort_pool, update_pool
 from line_core.engine.state import LoopState
 from line_core.engine.steering import (
     BanConcept,
@@ -30,15 +29,12 @@ from line_core.engine.steering import (
     plan,
     review_choice,
 )
-from line_core.errors import BackendError, LineError
-from line_core.probe import layer_activations
+from line_core.errors import LineError
 from line_core.proposers import Proposal, ProposalRequest
 from line_core.record.commands import Accept, Command
 from line_core.record.events import (
     ConceptProposed,
-    ConceptScored,
     Event,
-    ImagesGenerated,
     IterationDone,
     PoolUpdated,
     RunFailed,
@@ -51,28 +47,11 @@ from line_core.record.events import (
 from line_core.record.history import build_history
 from line_core.record.store import BadLine, RunStore
 from line_core.record.tables import tables_current, write_history_tables
-from line_core.scoring import score_activations
 
 RANDOM_INITIAL = 5
 TOP_INITIAL = 5
 MAX_PROPOSAL_TRIES = 3
 REVIEW_POLL_SECONDS = 0.25
-
-
-def drop_flagged(
-    generator: object, images: list, seeds: list[int]
-) -> tuple[list, list[int], list[int]]:
-    """Drop images a generator flagged as blacked out (safety checker); never score them."""
-    flagged = set(getattr(generator, "last_flagged", None) or [])
-    if not flagged:
-        return images, seeds, []
-    keep = [i for i in range(len(images)) if i not in flagged]
-    if len(keep) < 2:
-        raise BackendError(
-            f"the generator blacked out {len(flagged)} of {len(images)} images (safety checker); "
-            "rephrase the concept or use another generator"
-        )
-    return [images[i] for i in keep], [seeds[i] for i in keep], sorted(flagged)
 
 
 def one_line(exc: BaseException) -> str:
@@ -100,6 +79,8 @@ class Explainer:
         self.state = LoopState.from_history(history)
         self.timings: dict[str, float] = {}
         self.iteration = self.start_iteration
+        self.meter = ConceptMeter(parts, config.seed, config.reduction, store, self.emit,
+                                  self._timed)
 
     @property
     def final_iteration(self) -> int:
@@ -401,56 +382,10 @@ class Explainer:
         ``source`` is one source for all concepts or one per concept.
         """
         sources = [source] * len(concepts) if isinstance(source, str) else list(source)
-        n_images = n_images or self.config.images_per_concept
-        generator = self.parts.generator
-        yield self.emit(
-            StageStarted(iteration=iteration, stage="generate", detail=", ".join(concepts)[:300])
+        scores = yield from self.meter.measure(
+            concepts, sources, iteration, n_images or self.config.images_per_concept
         )
-        rendered = []
-        for concept in concepts:
-            seeds = concept_seeds(concept, self.config.seed, n_images)
-            started = time.perf_counter()
-            with self._timed("generate"):
-                images = generator.generate(concept, seeds)
-            seconds = time.perf_counter() - started
-            images, seeds, dropped = drop_flagged(generator, images, seeds)
-            with self._timed("store"):
-                paths = [self.store.save_image(img) for img in images]
-            rendered.append((concept, images, paths))
-            yield self.emit(
-                ImagesGenerated(
-                    iteration=iteration,
-                    concept=concept,
-                    prompts=[generator.prompt_for(concept, s) for s in seeds],
-                    seeds=seeds,
-                    images=paths,
-                    seconds=seconds,
-                    dropped=dropped,
-                )
-            )
-        yield self.emit(StageStarted(iteration=iteration, stage="forward"))
-        with self._timed("forward"):
-            all_images = [img for _, images, _ in rendered for img in images]
-            acts = layer_activations(
-                self.parts.target, self.parts.layer, all_images, reduction=self.config.reduction
-            )[:, self.parts.neuron]
-        control = self.parts.control.unit(self.parts.neuron)
-        entries = []
-        offset = 0
-        for (concept, images, paths), concept_source in zip(rendered, sources, strict=True):
-            values = np.asarray(acts[offset : offset + len(images)], dtype=np.float64)
-            offset += len(images)
-            if not np.all(np.isfinite(values)):
-                raise BackendError(
-                    f"the model gave non-finite activations (NaN or inf) for '{concept}' at "
-                    f"{self.parts.layer} unit {self.parts.neuron}: check the model and its inputs"
-                )
-            with self._timed("score"):
-                score = score_activations(values, control, seed=derive_seed("boot", concept))
-            entry = self.state.remember(ScoredConcept(concept, score, concept_source))
-            entries.append(entry)
-            yield self.emit(
-                ConceptScored.of(iteration, concept, concept_source, score, values, paths)
-            )
-        return entries
-
+        return [
+            self.state.remember(ScoredConcept(concept, score, concept_source))
+            for concept, score, concept_source in zip(concepts, scores, sources, strict=True)
+        ]
