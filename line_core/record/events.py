@@ -124,15 +124,7 @@ class ConceptScored(Event):
     @property
     def score(self) -> Score:
         """The score as the one score value."""
-        return Score(
-            auc=self.auc,
-            mad=self.mad,
-            mean_activation=self.mean_activation,
-            u_statistic=self.u_statistic,
-            p_value=self.p_value,
-            auc_low=self.auc_low,
-            auc_high=self.auc_high,
-        )
+        return Score(**{f.name: getattr(self, f.name) for f in fields(Score)})
 
     @property
     def scored(self) -> ScoredConcept:
