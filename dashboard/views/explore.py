@@ -15,7 +15,7 @@ from dashboard.widgets import page_link, status_badge
 from line_core import engine
 from line_core.config import ExplainConfig
 from line_core.errors import RunStoreError
-from line_core.record import Accept, Command, RunHistory, RunStatus, Stop
+from line_core.record import Accept, RunHistory, RunStatus, Stop
 
 RUN_KEY = "ex_run"
 CHECK_KEY = "ex_check"
@@ -151,32 +151,18 @@ def recent_runs() -> None:
                       ":material/play_circle:", run=summary.key)
 
 
-def waiting_commands(hist: RunHistory) -> list[Command]:
-    """Posted commands (other than stop) the loop has not answered yet."""
-    return [c for c in hist.pending_commands if not isinstance(c, Stop)]
-
-
 def apply_late_commands(run_dir: Path, hist: RunHistory, run_status: RunStatus) -> RunStatus:
-    """Resume a finished run that nobody writes when commands wait for it.
-
-    A command posted in the last moment of a run can miss the loop's final check (the writer
-    was still alive, so the door started no worker), and a worker that is still exiting keeps
-    the door from starting another. Resuming applies the commands and re-finishes the run;
-    tried again every ``live.LATE_RETRY_S`` while the page polls. (A stopped run is left
-    alone: resuming it is the researcher's call.)
-    """
-    if run_status.live or run_status.word != "finished":
-        return run_status
-    waiting = waiting_commands(hist)
-    if not waiting:
-        return run_status
-    marker = (state.run_key(run_dir), tuple(c.id for c in waiting))
+    """Let the engine apply commands a finished run missed (tried every LATE_RETRY_S)."""
+    if run_status.live or run_status.word != "finished" or not hist.pending_commands:
+        return run_status  # the engine decides whether the waiting commands need a worker
+    marker = (state.run_key(run_dir), tuple(c.id for c in hist.pending_commands))
     tried = st.session_state.get("_ex_late")
     if tried is not None and tried[0] == marker and time.time() - tried[1] < live.LATE_RETRY_S:
         return run_status
     st.session_state["_ex_late"] = (marker, time.time())
-    engine.resume_in_background(run_dir)
-    return state.status(run_dir, hist)
+    if engine.apply_late_commands(run_dir, hist):
+        return state.status(run_dir, hist)
+    return run_status
 
 
 def render() -> None:
@@ -206,7 +192,8 @@ def render() -> None:
     if run_status.word == "review" and hist.review is not None and not answering:
         review_box(run_dir, *hist.review)
     polling = run_status.live or run_status.word == "starting" or (
-        run_status.word == "finished" and bool(waiting_commands(hist))
+        run_status.word == "finished"
+        and any(not isinstance(c, Stop) for c in hist.pending_commands)
     )
     live.live_body(run_dir, polling, key="ex_live")
     with st.sidebar, st.container(border=True):

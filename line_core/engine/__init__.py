@@ -7,6 +7,7 @@ functions and, in ``choices``, what can be chosen (registries, layers, loaded ba
 from line_core.engine import choices
 from line_core.engine.door import (
     Started,
+    apply_late_commands,
     history,
     preflight,
     prepare,
@@ -22,6 +23,7 @@ from line_core.engine.door import (
 )
 
 __all__ = [
-    "Started", "choices", "history", "preflight", "prepare", "repair", "resume",
-    "resume_in_background", "run_config", "start", "start_in_background", "status", "steer", "stop",
+    "Started", "apply_late_commands", "choices", "history", "preflight", "prepare", "repair",
+    "resume", "resume_in_background", "run_config", "start", "start_in_background", "status",
+    "steer", "stop",
 ]  # fmt: skip

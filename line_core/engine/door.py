@@ -177,6 +177,23 @@ def steer(run_dir: Path | str, command: Command) -> str:
     return command_id
 
 
+def apply_late_commands(run_dir: Path | str, hist: RunHistory | None = None) -> bool:
+    """Start a worker for a finished run whose commands nobody applied; whether one started.
+
+    A command posted in the last moment of a run can miss the loop's final check: its writer
+    was still alive, so :func:`steer` started no worker. Resuming applies the commands and
+    re-finishes the run. A stopped or failed run is left alone (resuming it is the
+    researcher's call), and so is a stop command on its own.
+    """
+    hist = hist if hist is not None else load_history(run_dir)
+    waiting = [c for c in hist.pending_commands if not isinstance(c, Stop)]
+    current = status(run_dir, hist)
+    if not waiting or current.live or current.word != "finished":
+        return False
+    launch_worker(Path(run_dir))
+    return True
+
+
 def stop(run_dir: Path | str) -> str:
     """Ask a run to stop after its current stage (a resume continues it)."""
     return steer(run_dir, Stop())
