@@ -136,3 +136,25 @@ def make_target(model: nn.Module, size: int = 8, name: str = "tiny") -> Target:
 def all_hooks(model: nn.Module) -> int:
     """Number of forward hooks left on any submodule."""
     return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
+
+
+def save_tiny_vit(folder, labels: tuple[str, ...], hidden_size: int = 16):
+    """Save a seeded 2-layer ViT classifier (32x32 inputs) and its image processor; the folder."""
+    from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
+
+    config = ViTConfig(
+        hidden_size=hidden_size,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=2 * hidden_size,
+        image_size=32,
+        patch_size=8,
+        num_channels=3,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={name: i for i, name in enumerate(labels)},
+    )
+    torch.manual_seed(0)
+    ViTForImageClassification(config).save_pretrained(folder)
+    ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
+    return folder

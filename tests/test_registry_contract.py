@@ -38,9 +38,11 @@ from line_core.targets import TARGETS, Target
 
 try:
     from fake_openai_server import FakeOpenAIServer, ok
+    from helpers_models import save_tiny_vit
     from tiny_diffusion import byte_alphabet, save_tiny_pipeline
 except ImportError:  # tests/ imported as a package
     from tests.fake_openai_server import FakeOpenAIServer, ok
+    from tests.helpers_models import save_tiny_vit
     from tests.tiny_diffusion import byte_alphabet, save_tiny_pipeline
 
 Build = Callable[["Workshop"], tuple[str, dict[str, Any]]]
@@ -92,25 +94,8 @@ class Workshop:
     @functools.cached_property
     def hf_classifier_folder(self) -> Path:
         """A 2-layer ViT image classifier (32x32 inputs, 3 labelled classes) and its processor."""
-        from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
-
-        torch.manual_seed(0)
-        config = ViTConfig(
-            image_size=32,
-            patch_size=8,
-            num_channels=3,
-            hidden_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            intermediate_size=64,
-            num_labels=3,
-            id2label={0: "red", 1: "green", 2: "blue"},
-            label2id={"red": 0, "green": 1, "blue": 2},
-        )
-        folder = self.factory.mktemp("hf_vit")
-        ViTForImageClassification(config).save_pretrained(folder)
-        ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
-        return folder
+        return save_tiny_vit(self.factory.mktemp("hf_vit"), ("red", "green", "blue"),
+                             hidden_size=32)
 
     @functools.cached_property
     def places365_file(self) -> Path:

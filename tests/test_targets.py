@@ -8,7 +8,7 @@ import textwrap
 import numpy as np
 import pytest
 import torch
-from helpers_models import FixedConvNet, OddOutputsNet, TokenNet, make_target
+from helpers_models import FixedConvNet, OddOutputsNet, TokenNet, make_target, save_tiny_vit
 from PIL import Image
 
 from line_core.errors import ConfigError, MissingWeightsError
@@ -243,24 +243,7 @@ def test_timm_offline_pretrained_is_missing_weights(offline):
 
 @pytest.fixture
 def tiny_vit_folder(tmp_path):
-    from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
-
-    config = ViTConfig(
-        hidden_size=16,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=32,
-        image_size=32,
-        patch_size=8,
-        num_labels=3,
-        id2label={0: "cat", 1: "dog", 2: "car"},
-        label2id={"cat": 0, "dog": 1, "car": 2},
-    )
-    torch.manual_seed(0)
-    folder = tmp_path / "tiny-vit"
-    ViTForImageClassification(config).save_pretrained(folder)
-    ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
-    return folder
+    return save_tiny_vit(tmp_path / "tiny-vit", ("cat", "dog", "car"), hidden_size=16)
 
 
 @pytest.mark.slow

@@ -13,11 +13,9 @@ from line_core.record.store import MANIFEST, RunStore
 def load_history(run_dir: Path | str) -> RunHistory:
     """The history of a run folder (RunStoreError if it is not a readable run)."""
     store = RunStore.open(run_dir)
+    events, bad = store.read_events()  # one read of the (possibly large) events file
     return build_history(
-        store.events(),
-        commands=store.commands(),
-        manifest=store.manifest(),
-        corrupt_lines=len(store.corrupt_lines()),
+        events, commands=store.commands(), manifest=store.manifest(), corrupt_lines=len(bad)
     )
 
 

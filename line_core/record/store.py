@@ -144,6 +144,32 @@ def _repair(path: Path) -> list[BadLine]:
     return bad
 
 
+def _events(records: list[dict[str, Any]]) -> list[Event]:
+    """Typed events of parsed lines (unknown types skipped: a newer version wrote them)."""
+    out: list[Event] = []
+    for record in records:
+        try:
+            out.append(event_from_dict(record))
+        except (ValueError, TypeError):
+            continue
+    return out
+
+
+def _effective(events: list[Event]) -> list[Event]:
+    """Drop what a crashed attempt left of iterations a later resume started again."""
+    effective: list[Event] = []
+    for event in events:
+        if isinstance(event, RunResumed):
+            effective = [
+                e
+                for e in effective
+                if getattr(e, "iteration", -1) is None
+                or getattr(e, "iteration", -1) <= event.from_iteration
+            ]
+        effective.append(event)
+    return effective
+
+
 class RunStore:
     """One run folder: manifest, append-only events, researcher commands, images.
 
@@ -234,27 +260,16 @@ class RunStore:
 
     def raw_events(self) -> list[Event]:
         """Every readable event line as written, in order (unknown types and bad lines skipped)."""
-        out: list[Event] = []
-        for record in _read_lines(self.run_dir / EVENTS):
-            try:
-                out.append(event_from_dict(record))
-            except (ValueError, TypeError):
-                continue
-        return out
+        return _events(_read_lines(self.run_dir / EVENTS))
 
     def events(self) -> list[Event]:
         """Effective events: a resume voids what a crashed attempt left of later iterations."""
-        effective: list[Event] = []
-        for event in self.raw_events():
-            if isinstance(event, RunResumed):
-                effective = [
-                    e
-                    for e in effective
-                    if getattr(e, "iteration", -1) is None
-                    or getattr(e, "iteration", -1) <= event.from_iteration
-                ]
-            effective.append(event)
-        return effective
+        return _effective(self.raw_events())
+
+    def read_events(self) -> tuple[list[Event], list[BadLine]]:
+        """Effective events and the corrupt lines, from one read of the events file."""
+        records, bad, _ = _scan_lines(self.run_dir / EVENTS)
+        return _effective(_events(records)), bad
 
     # -- researcher commands ---------------------------------------------------------------
     def post(self, command: Command) -> str:
