@@ -50,6 +50,8 @@ def source_label(source: str) -> str:
         Source.SEED: "seed vocabulary",
         Source.CONTROL_CLASS: "control class",
         Source.RANDOM_CLASS: "random class",
+        Source.ATLAS: "atlas (top for this unit)",
+        Source.RANDOM_ATLAS: "atlas (random)",
         Source.LEXICON: "lexicon",
         Source.LLM: "LLM",
         Source.USER: "you",

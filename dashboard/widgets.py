@@ -26,6 +26,10 @@ PAGE_FILES = {
 }
 
 
+#: Sources of iteration 0, whose "reasoning" is just the source's name.
+INITIAL_SOURCES = ("seed", "control-class", "random-class", "atlas", "random-atlas")
+
+
 def status_badge(status: str) -> None:
     """A coloured badge for a run status."""
     label, colour = STATUS_BADGES.get(status, (status, "gray"))
@@ -120,7 +124,7 @@ def record_card(
         name = f"`{record.concept}`"
     st.markdown(f"**{heading}** &nbsp; {name}{badges}")
     st.caption(f"proposed by {source_label(record.source)} · {score_line(record, baseline)}")
-    if record.reasoning and record.reasoning not in ("seed", "control-class", "random-class"):
+    if record.reasoning and record.reasoning not in INITIAL_SOURCES:
         st.markdown(f"> {record.reasoning}")
     record_images(run_dir, record, width=width)
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from line_core.commands import atlas as atlas_command
 from line_core.config import (
     DEFAULT_GENERATOR,
     DEFAULT_MODEL,
@@ -60,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--runs-dir", default="runs")
     explain.add_argument("--seed", type=int, default=42)
     explain.add_argument("--no-summary", action="store_true", help="skip the summary iteration")
+    explain.add_argument("--no-atlas", action="store_true",
+                         help="do not measure through (or start from) the layer's concept atlas")
     explain.add_argument("--resume", metavar="RUN_DIR", default=None)
     explain.add_argument("--review", action="store_true",
                          help="wait for a researcher to accept each proposal (dashboard)")
@@ -90,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", default=None, help="default: evaluations/MODEL-LAYER")
     evaluate.add_argument("--force", action="store_true", help="replace another evaluation there")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+
+    atlas_command.add_parser(sub)
 
     dashboard = sub.add_parser("dashboard", help="start the dashboard (127.0.0.1 by default)")
     dashboard.add_argument("--runs-dir", default="runs")
@@ -157,6 +162,7 @@ def _config_from(args: argparse.Namespace) -> ExplainConfig:
         seed=args.seed,
         reduction=args.reduction,
         summary=not args.no_summary,
+        atlas=not args.no_atlas,
         review=args.review,
         runs_dir=args.runs_dir,
     )
@@ -360,11 +366,15 @@ COMMANDS = {
     "repair": cmd_repair,
     "evaluate": cmd_evaluate,
     "dashboard": cmd_dashboard,
+    "atlas": atlas_command.run,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: one clear line and exit status 2 on bad input, never a traceback."""
+    from line_core.allocator import tune_allocator
+
+    tune_allocator()  # before any large buffer: keep them in the heap (see line_core.allocator)
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)

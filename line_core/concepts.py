@@ -75,6 +75,8 @@ class Source:
     SEED = "seed"  #: the generator's seed vocabulary (iteration 0)
     CONTROL_CLASS = "control-class"  #: a top class of a labelled control set (iteration 0)
     RANDOM_CLASS = "random-class"  #: a random class of a labelled control set (chance)
+    ATLAS = "atlas"  #: a top concept of the layer's concept atlas for this unit (iteration 0)
+    RANDOM_ATLAS = "random-atlas"  #: a random other concept of the atlas (chance)
     LLM = "llm"
     LEXICON = "lexicon"
     USER = "user"  #: typed, injected or edited by the researcher
@@ -88,7 +90,7 @@ class Source:
 
 
 #: Sources of concepts not chosen for this unit: their scores are the chance baseline.
-BASELINE_SOURCES = (Source.SEED, Source.RANDOM_CLASS)
+BASELINE_SOURCES = (Source.SEED, Source.RANDOM_CLASS, Source.RANDOM_ATLAS)
 
 
 def source_kind(source: str) -> str:

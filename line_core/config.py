@@ -38,6 +38,7 @@ class ExplainConfig:
     seed: int = 42
     reduction: str = "auto"
     summary: bool = True
+    atlas: bool = True  #: measure through the layer's concept atlas (False: --no-atlas)
     review: bool = False
     runs_dir: str = "runs"
 

@@ -27,6 +27,9 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from line_core.atlas import Atlas
+from line_core.atlas.key import model_fingerprint
+from line_core.atlas.measure import measure_concepts
 from line_core.errors import ConfigError
 from line_core.generators.base import ImageGenerator
 from line_core.paths import cache_dir
@@ -63,17 +66,6 @@ class ControlSet:
         return {c: float(values[labels == c].mean()) for c in sorted(set(self.labels))}
 
 
-def model_fingerprint(target: Target) -> str:
-    """A cheap hash of a model's identity: its name plus shapes and samples of its weights."""
-    digest = hashlib.sha256(target.name.encode())
-    for name, tensor in list(target.model.state_dict().items())[:200]:
-        digest.update(name.encode())
-        digest.update(str(tuple(tensor.shape)).encode())
-        flat = tensor.detach().reshape(-1)[:16].float().cpu().numpy()
-        digest.update(flat.tobytes())
-    return digest.hexdigest()[:16]
-
-
 def _cached_activations(key: dict[str, object], compute: Callable[[], np.ndarray]) -> np.ndarray:
     """Load activations cached under a key, or compute and cache them (atomic write)."""
     name = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
@@ -93,15 +85,12 @@ def _cached_activations(key: dict[str, object], compute: Callable[[], np.ndarray
     return values
 
 
-def _render_control(generator: ImageGenerator, size: int) -> tuple[list[Image.Image], list[str]]:
+def _control_requests(generator: ImageGenerator, size: int) -> list[tuple[str, list[int]]]:
+    """(prompt, [seed]) of each control image: the neutral prompts in turn, one seed each."""
     prompts = generator.control_prompts()
     if not prompts:
         raise ConfigError(f"generator '{generator.name}' offers no control prompts")
-    chosen = [prompts[i % len(prompts)] for i in range(size)]
-    images: list[Image.Image] = []
-    for index, prompt in enumerate(chosen):
-        images.extend(generator.generate(prompt, [CONTROL_SEED_BASE + index]))
-    return images, chosen
+    return [(prompts[i % len(prompts)], [CONTROL_SEED_BASE + i]) for i in range(size)]
 
 
 def generator_control(
@@ -111,14 +100,19 @@ def generator_control(
     size: int = 60,
     reduction: str = "auto",
     keep_images: bool = False,
+    atlas: Atlas | None = None,
 ) -> ControlSet:
-    """A generator-matched control set of ``size`` images (activations cached on disk)."""
-    rendered: dict[str, list] = {}
+    """A generator-matched control set of ``size`` images (through the atlas when given).
+
+    Activations are also cached on disk per (model, layer, generator, prompts, read-out), so a
+    run without an atlas does not render the control images again either.
+    """
+    requests = _control_requests(generator, size)
+    measured: list = []
 
     def compute() -> np.ndarray:
-        images, prompts = _render_control(generator, size)
-        rendered["images"], rendered["prompts"] = images, prompts
-        return layer_activations(target, layer, images, reduction=reduction)
+        measured[:] = measure_concepts(requests, generator, target, layer, reduction, atlas=atlas)
+        return np.concatenate([m.rows for m in measured], axis=0)
 
     key = {
         "kind": "generator",
@@ -131,17 +125,14 @@ def generator_control(
         "seed_base": CONTROL_SEED_BASE,
     }
     activations = _cached_activations(key, compute)
-    prompts = rendered.get("prompts") or [
-        generator.control_prompts()[i % len(generator.control_prompts())] for i in range(size)
-    ]
-    images = rendered.get("images", [])
-    if keep_images and not images:
-        images, _ = _render_control(generator, size)
+    images: list[Image.Image] = []
+    if keep_images:
+        images = [img for prompt, seeds in requests for img in generator.generate(prompt, seeds)]
     return ControlSet(
         activations=activations,
-        refs=prompts,
+        refs=[prompt for prompt, _ in requests],
         description=f"{size} images from '{generator.name}' on neutral prompts (generator-matched)",
-        images=images if keep_images else [],
+        images=images,
     )
 
 
@@ -264,6 +255,7 @@ def load_control(
     size: int = 60,
     reduction: str = "auto",
     progress: bool = False,
+    atlas: Atlas | None = None,
 ) -> ControlSet:
     """Build the control set a spec names: ``generator`` or a folder path."""
     if spec in ("", "generator"):
@@ -271,6 +263,7 @@ def load_control(
             raise ConfigError(
                 f"control size {size} is too small; use at least {MIN_CONTROL_IMAGES}"
             )
-        return generator_control(target, layer, generator, size=size, reduction=reduction)
+        return generator_control(target, layer, generator, size=size, reduction=reduction,
+                                 atlas=atlas)
     with torch.inference_mode():
         return folder_control(target, layer, spec, reduction=reduction, progress=progress)

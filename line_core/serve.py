@@ -57,6 +57,9 @@ def dashboard_command(host: str, port: int) -> list[str]:
 
 def serve(runs_dir: str, host: str = "127.0.0.1", port: int = 8501) -> int:
     """Run the dashboard in the foreground until interrupted; returns its exit status."""
+    from line_core.allocator import tune_allocator
+
+    tune_allocator(inherit=True)  # the streamlit child starts tuned through GLIBC_TUNABLES
     command = dashboard_command(host, port)
     root = Path(runs_dir).expanduser().resolve()
     env = {**os.environ, RUNS_ENV: str(root)}

@@ -1,5 +1,7 @@
+import atexit
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -7,6 +9,10 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Concept atlases of this test session only (a developer's own atlases never leak into tests);
+# subprocesses (the CLI, workers, the dashboard) inherit it.
+os.environ["LINE_ATLAS_DIR"] = tempfile.mkdtemp(prefix="line-test-atlas-")
+atexit.register(shutil.rmtree, os.environ["LINE_ATLAS_DIR"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from line_core.atlas import Atlas, open_atlas
 from line_core.config import LIMITS, ExplainConfig
 from line_core.control import ControlSet, load_control
 from line_core.errors import ConfigError
@@ -25,6 +26,7 @@ class Components:
     proposer: ConceptProposer
     control: ControlSet
     fallback: ConceptProposer
+    atlas: Atlas | None = None
 
 
 def resolve_unit(target: Target, layer: str | None, neuron: int | None) -> tuple[str, int]:
@@ -66,6 +68,7 @@ def build_components(
     target = target or load_target(config.model)
     layer, neuron = resolve_unit(target, config.layer, config.neuron)
     generator = generator or GENERATORS.create(config.generator)
+    atlas = open_atlas(target, layer, generator, config.reduction) if config.atlas else None
     control = load_control(
         config.control,
         target,
@@ -74,7 +77,8 @@ def build_components(
         size=config.control_size,
         reduction=config.reduction,
         progress=progress,
+        atlas=atlas,
     )
     proposer = proposer or PROPOSERS.create(config.proposer, generator=generator, seed=config.seed)
     fallback = repeat_fallback(generator, config.seed)
-    return Components(target, layer, neuron, generator, proposer, control, fallback)
+    return Components(target, layer, neuron, generator, proposer, control, fallback, atlas)

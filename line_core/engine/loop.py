@@ -1,11 +1,13 @@
 """The LINE algorithm as an iterator of events, written to the run record as they happen.
 
-Iteration 0 scores the initial pool (control classes: top 5 + 5 random; otherwise the
-generator's seed vocabulary: top 5 + 5 random). Iterations 1..K each propose one new concept,
-render it, score it against the control set and update the pool. Iteration K+1 (summary) asks for
-one concept generalising the top 3. A resumed run rebuilds its state from the history and
-continues after the last completed iteration. The loop holds the run's writer lock while it runs
-and records a ``RunFailed`` event, with the reason, on any failure.
+Iteration 0 scores the initial pool (control classes: top 5 + 5 random; with a built concept
+atlas for the layer, the unit's 20 top atlas concepts plus 10 random others, at no rendering
+cost; otherwise the generator's seed vocabulary), and the pool keeps the top 5 + 5 random.
+Iterations 1..K each propose one new concept, render it, score it against the control set and
+update the pool. Iteration K+1 (summary) asks for one concept generalising the top 3. A resumed
+run rebuilds its state from the history and continues after the last completed iteration. The
+loop holds the run's writer lock while it runs and records a ``RunFailed`` event, with the
+reason, on any failure.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+from line_core.atlas import Atlas
+from line_core.atlas.build import is_built
+from line_core.atlas.ranking import rank_concepts
 from line_core.concepts import ScoredConcept, Source
 from line_core.config import ExplainConfig
 from line_core.engine.components import Components
@@ -50,6 +55,9 @@ from line_core.record.tables import tables_current, write_history_tables
 
 RANDOM_INITIAL = 5
 TOP_INITIAL = 5
+#: With a built atlas, iteration 0 scores the unit's top concepts of it plus random others.
+ATLAS_TOP = 20
+ATLAS_RANDOM = 10
 MAX_PROPOSAL_TRIES = 3
 REVIEW_POLL_SECONDS = 0.25
 
@@ -284,8 +292,23 @@ class Explainer:
             return [(c, Source.CONTROL_CLASS) for c in ranked[:TOP_INITIAL]] + [
                 (c, Source.RANDOM_CLASS) for c in randoms
             ]
+        atlas = self.parts.atlas
+        if atlas is not None and is_built(atlas):
+            return self._atlas_candidates(atlas, rng)
         vocabulary = list(dict.fromkeys(self.parts.generator.seed_concepts()))
         return [(c, Source.SEED) for c in vocabulary if not self.state.is_banned(c)]
+
+    def _atlas_candidates(self, atlas: Atlas, rng: random.Random) -> list[tuple[str, str]]:
+        """The unit's top concepts of the layer's atlas plus random others (chance baseline).
+
+        The atlas was rendered with the run's seeds, so scoring these costs no rendering.
+        """
+        ranked = [r.concept for r in rank_concepts(atlas, self.parts.neuron,
+                                                   self.parts.control.unit(self.parts.neuron))
+                  if not self.state.is_banned(r.concept)]
+        top, rest = ranked[:ATLAS_TOP], ranked[ATLAS_TOP:]
+        randoms = rng.sample(rest, min(ATLAS_RANDOM, len(rest)))
+        return [(c, Source.ATLAS) for c in top] + [(c, Source.RANDOM_ATLAS) for c in randoms]
 
     def _initial_pool(self) -> Iterator[Event]:
         candidates = self._initial_candidates()
@@ -295,7 +318,7 @@ class Explainer:
             )
         concepts = [c for c, _ in candidates]
         scored = yield from self.evaluate(concepts, [s for _, s in candidates], iteration=0)
-        if candidates and candidates[0][1] == Source.SEED:  # keep the top 5 plus 5 random
+        if candidates and candidates[0][1] in (Source.SEED, Source.ATLAS):  # top 5 + 5 random
             ranked = sort_pool(scored)
             rng = random.Random(derive_seed("initial-random", self.config.seed))
             rest = ranked[TOP_INITIAL:]

@@ -1,4 +1,4 @@
-"""Measuring concepts for the loop: render, store the images, one forward for all, score.
+"""Measuring concepts for the loop: rows from the atlas (rendering only what is missing), score.
 
 Every event goes out through the loop's ``emit`` (so it is written to the record) and every
 stage through its ``timed`` (so the per-stage timings stay whole); the scores come back as the
@@ -7,38 +7,21 @@ generator's return value, one per concept, in order.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 
 import numpy as np
 
+from line_core.atlas.measure import ConceptRows, measure_concepts
 from line_core.concepts import Score, concept_seeds, derive_seed
 from line_core.engine.components import Components
 from line_core.errors import BackendError
-from line_core.probe import layer_activations
 from line_core.record.events import ConceptScored, Event, ImagesGenerated, StageStarted
 from line_core.record.store import RunStore
 from line_core.scoring import score_activations
 
 Emit = Callable[[Event], Event]
 Timed = Callable[[str], AbstractContextManager[None]]
-
-
-def drop_flagged(
-    generator: object, images: list, seeds: list[int]
-) -> tuple[list, list[int], list[int]]:
-    """Drop images a generator flagged as blacked out (safety checker); never score them."""
-    flagged = set(getattr(generator, "last_flagged", None) or [])
-    if not flagged:
-        return images, seeds, []
-    keep = [i for i in range(len(images)) if i not in flagged]
-    if len(keep) < 2:
-        raise BackendError(
-            f"the generator blacked out {len(flagged)} of {len(images)} images (safety checker); "
-            "rephrase the concept or use another generator"
-        )
-    return [images[i] for i in keep], [seeds[i] for i in keep], sorted(flagged)
 
 
 class ConceptMeter:
@@ -52,6 +35,10 @@ class ConceptMeter:
         self.store = store
         self.emit = emit
         self.timed = timed
+        self.atlas = parts.atlas
+        #: Called with every batch of (concept, seeds) requests before it is measured (a
+        #: layer sweep gathers all neurons' requests there and fills the atlas in one batch).
+        self.before_measure: Callable[[list[tuple[str, list[int]]]], None] | None = None
 
     def measure(self, concepts: Sequence[str], sources: Sequence[str], iteration: int,
                 n_images: int) -> Iterator[Event]:
@@ -59,52 +46,49 @@ class ConceptMeter:
         yield self.emit(
             StageStarted(iteration=iteration, stage="generate", detail=", ".join(concepts)[:300])
         )
-        rendered = []
-        for concept in concepts:
-            images, paths = yield from self._render(concept, iteration, n_images)
-            rendered.append((concept, images, paths))
-        yield self.emit(StageStarted(iteration=iteration, stage="forward"))
-        with self.timed("forward"):
-            all_images = [img for _, images, _ in rendered for img in images]
-            acts = layer_activations(
-                self.parts.target, self.parts.layer, all_images, reduction=self.reduction
-            )[:, self.parts.neuron]
-        control = self.parts.control.unit(self.parts.neuron)
+        requests = [(c, concept_seeds(c, self.seed, n_images)) for c in concepts]
+        if self.before_measure is not None:
+            self.before_measure(requests)
+        parts = self.parts
+        measured = measure_concepts(requests, parts.generator, parts.target, parts.layer,
+                                    self.reduction, atlas=self.atlas, timed=self.timed)
+        control = parts.control.unit(parts.neuron)
         scores: list[Score] = []
-        offset = 0
-        for (concept, images, paths), source in zip(rendered, sources, strict=True):
-            values = np.asarray(acts[offset : offset + len(images)], dtype=np.float64)
-            offset += len(images)
+        for result, source in zip(measured, sources, strict=True):
+            paths = yield from self._keep_images(result, iteration)
+            values = np.asarray(result.rows[:, parts.neuron], dtype=np.float64)
             if not np.all(np.isfinite(values)):
                 raise BackendError(
-                    f"the model gave non-finite activations (NaN or inf) for '{concept}' at "
-                    f"{self.parts.layer} unit {self.parts.neuron}: check the model and its inputs"
+                    f"the model gave non-finite activations (NaN or inf) for '{result.concept}' "
+                    f"at {parts.layer} unit {parts.neuron}: check the model and its inputs"
                 )
             with self.timed("score"):
-                score = score_activations(values, control, seed=derive_seed("boot", concept))
+                score = score_activations(values, control,
+                                          seed=derive_seed("boot", result.concept))
             scores.append(score)
-            yield self.emit(ConceptScored.of(iteration, concept, source, score, values, paths))
+            yield self.emit(
+                ConceptScored.of(iteration, result.concept, source, score, values, paths)
+            )
         return scores
 
-    def _render(self, concept: str, iteration: int, n_images: int) -> Iterator[Event]:
+    def _keep_images(self, result: ConceptRows, iteration: int) -> Iterator[Event]:
+        """Put a concept's images in the run folder (linked from the atlas) and log them."""
         generator = self.parts.generator
-        seeds = concept_seeds(concept, self.seed, n_images)
-        started = time.perf_counter()
-        with self.timed("generate"):
-            images = generator.generate(concept, seeds)
-        seconds = time.perf_counter() - started
-        images, seeds, dropped = drop_flagged(generator, images, seeds)
         with self.timed("store"):
-            paths = [self.store.save_image(img) for img in images]
+            if result.files is not None:
+                paths = [self.store.add_image_file(f) for f in result.files]
+            else:
+                paths = [self.store.save_image(img) for img in result.pictures or []]
         yield self.emit(
             ImagesGenerated(
                 iteration=iteration,
-                concept=concept,
-                prompts=[generator.prompt_for(concept, s) for s in seeds],
-                seeds=seeds,
+                concept=result.concept,
+                prompts=[generator.prompt_for(result.concept, s) for s in result.seeds],
+                seeds=result.seeds,
                 images=paths,
-                seconds=seconds,
-                dropped=dropped,
+                seconds=result.seconds,
+                dropped=result.dropped,
+                cached=len(result.seeds) + len(result.dropped) - result.rendered,
             )
         )
-        return images, paths
+        return paths

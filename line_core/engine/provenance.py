@@ -11,6 +11,7 @@ from importlib import metadata
 from pathlib import Path
 
 from line_core.config import ExplainConfig
+from line_core.engine.atlas import summary
 from line_core.engine.components import Components
 from line_core.record.manifest import ControlInfo, Manifest
 
@@ -67,6 +68,7 @@ def build_manifest(config: ExplainConfig, parts: Components) -> Manifest:
             labels=list(parts.control.labels) if parts.control.labels else None,
         ),
         seeds={"run": config.seed},
+        atlas=summary(parts.atlas).to_dict() if parts.atlas is not None else {},
         packages=package_versions(),
         python=sys.version.split()[0],
         platform=platform.platform(),

@@ -31,6 +31,8 @@ MPL_MARKERS = {
     "user": "*",
     "seed": "s",
     "random-class": "s",
+    "random-atlas": "s",
+    "atlas": "^",
     "control-class": "^",
     "summary": "X",
 }

@@ -9,7 +9,8 @@ from line_core.figures.data import score_curve_data
 from line_core.figures.style import GREY, LIGHT_GREY, SOURCE_SYMBOLS, Preset, source_colour
 from line_core.record.history import RunHistory
 
-SOURCE_ORDER = ("seed", "random-class", "control-class", "llm", "lexicon", "user", "summary")
+SOURCE_ORDER = ("seed", "random-class", "random-atlas", "control-class", "atlas", "llm",
+                "lexicon", "user", "summary")
 
 
 def score_curve(history: RunHistory, preset: str | Preset | None = "single") -> go.Figure:

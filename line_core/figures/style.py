@@ -41,6 +41,8 @@ SOURCE_COLOURS = {
     "seed": OKABE_ITO["sky_blue"],
     "control-class": OKABE_ITO["bluish_green"],
     "random-class": OKABE_ITO["yellow"],
+    "atlas": OKABE_ITO["bluish_green"],
+    "random-atlas": OKABE_ITO["yellow"],
     "summary": OKABE_ITO["reddish_purple"],
 }
 SOURCE_SYMBOLS = {
@@ -50,6 +52,8 @@ SOURCE_SYMBOLS = {
     "seed": "square",
     "control-class": "triangle-up",
     "random-class": "square",
+    "atlas": "triangle-up",
+    "random-atlas": "square",
     "summary": "x",
 }
 #: Sequential, colour-blind-safe scale for scores.

@@ -81,6 +81,7 @@ class ImagesGenerated(Event):
     images: list[str]
     seconds: float = 0.0
     dropped: list[int] = field(default_factory=list)
+    cached: int = 0  #: how many of the images came from the concept atlas (not rendered now)
 
 
 @dataclass

@@ -37,6 +37,9 @@ class Manifest:
     backends: dict[str, dict[str, str]] = field(default_factory=dict)
     control: ControlInfo = field(default_factory=ControlInfo)
     seeds: dict[str, int] = field(default_factory=dict)
+    #: The concept atlas the run measured through (folder, digest, concepts, built,
+    #: vocabulary); empty with ``--no-atlas``.
+    atlas: dict[str, Any] = field(default_factory=dict)
     packages: dict[str, str] = field(default_factory=dict)
     python: str = ""
     platform: str = ""

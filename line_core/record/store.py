@@ -22,6 +22,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -170,6 +171,25 @@ def _effective(events: list[Event]) -> list[Event]:
     return effective
 
 
+def image_name(image: Image.Image) -> str:
+    """The file name of an image: the SHA-256 of its RGB pixels and size, plus ``.png``."""
+    rgb = image.convert("RGB")
+    digest = hashlib.sha256(np.asarray(rgb).tobytes() + f"{rgb.size}".encode()).hexdigest()[:24]
+    return f"{digest}.png"
+
+
+def write_png(image: Image.Image, path: Path) -> None:
+    """Write an image as PNG atomically (a private temporary name, then a rename)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".png.tmp")
+    os.close(fd)
+    try:
+        image.convert("RGB").save(tmp, format="PNG")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 class RunStore:
     """One run folder: manifest, append-only events, researcher commands, images.
 
@@ -284,20 +304,36 @@ class RunStore:
     # -- images ----------------------------------------------------------------------------
     def save_image(self, image: Image.Image) -> str:
         """Store a PNG named by its pixels' hash; returns the path relative to the run folder."""
-        rgb = image.convert("RGB")
-        digest = hashlib.sha256(np.asarray(rgb).tobytes() + f"{rgb.size}".encode()).hexdigest()[:24]
-        rel = f"{IMAGES}/{digest}.png"
+        rel = f"{IMAGES}/{image_name(image)}"
         path = self.run_dir / rel
         if not path.exists():
             self.images_dir.mkdir(exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.images_dir, suffix=".png.tmp")
-            os.close(fd)
+            write_png(image, path)
+        return rel
+
+    def add_image_file(self, source: Path) -> str:
+        """Take a stored PNG (named by :func:`image_name`) into the run; its relative path.
+
+        A hard link where the file system allows one (no copy, and the run stays
+        self-contained: deleting the source leaves the run's file), else a copy.
+        """
+        rel = f"{IMAGES}/{source.name}"
+        path = self.run_dir / rel
+        if not path.exists():
+            self.images_dir.mkdir(exist_ok=True)
             try:
-                rgb.save(tmp, format="PNG")
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+                os.link(source, path)
+            except FileExistsError:
+                pass
+            except OSError:
+                fd, tmp = tempfile.mkstemp(dir=self.images_dir, suffix=".png.tmp")
+                os.close(fd)
+                try:
+                    shutil.copyfile(source, tmp)
+                    os.replace(tmp, path)
+                except BaseException:
+                    Path(tmp).unlink(missing_ok=True)
+                    raise
         return rel
 
     def image_path(self, rel: str) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 from PIL import Image
@@ -47,6 +48,14 @@ class ProceduralGenerator:
     def prompt_for(self, concept: str, seed: int) -> str:
         """The exact text rendered: the concept itself (the seed only varies the layout)."""
         return str(concept)
+
+    def fingerprint(self) -> str:
+        """A hash of a probe render: changes whenever the drawing code changes what it draws."""
+        probe = self.generate("small red stars on vertical blue and white stripes", [7, 8])
+        digest = hashlib.sha256()
+        for image in probe:
+            digest.update(image.tobytes())
+        return digest.hexdigest()[:16]
 
     def describe(self) -> str:
         """One paragraph on what this renderer can draw (goes into the proposer prompt)."""
