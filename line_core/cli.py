@@ -6,19 +6,16 @@ import argparse
 import json
 import math
 import os
-import signal
 import sys
-import threading
 import time
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from line_core.commands import atlas as atlas_command
+from line_core.commands import sweep as sweep_command
+from line_core.commands.common import add_run_options, config_from, interrupt_on_sigterm
 from line_core.config import (
     DEFAULT_GENERATOR,
-    DEFAULT_MODEL,
-    DEFAULT_PROPOSER,
-    ExplainConfig,
 )
 from line_core.errors import LineError
 
@@ -48,25 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
     layers.add_argument("model", help="a model name, family:NAME, or module:callable")
 
     explain = sub.add_parser("explain", help="explain one neuron (defaults: offline stack)")
-    explain.add_argument("--model", default=DEFAULT_MODEL)
-    explain.add_argument("--layer", default=None, help="default: the model's default layer")
+    add_run_options(explain)
     explain.add_argument("--neuron", type=int, default=None, help="default: the model's default")
-    explain.add_argument("--iterations", type=int, default=10)
-    explain.add_argument("--images-per-concept", type=int, default=5)
-    explain.add_argument("--generator", default=DEFAULT_GENERATOR)
-    explain.add_argument("--proposer", default=DEFAULT_PROPOSER)
-    explain.add_argument("--control", default="generator", help="'generator' or an image folder")
-    explain.add_argument("--control-size", type=int, default=60)
-    explain.add_argument("--reduction", default="auto", help="auto, mean, max, cls")
-    explain.add_argument("--runs-dir", default="runs")
-    explain.add_argument("--seed", type=int, default=42)
-    explain.add_argument("--no-summary", action="store_true", help="skip the summary iteration")
     explain.add_argument("--no-atlas", action="store_true",
                          help="do not measure through (or start from) the layer's concept atlas")
     explain.add_argument("--resume", metavar="RUN_DIR", default=None)
     explain.add_argument("--review", action="store_true",
                          help="wait for a researcher to accept each proposal (dashboard)")
-    explain.add_argument("--json", action="store_true", help="print one JSON summary")
+
+    sweep_command.add_parser(sub)
 
     show = sub.add_parser("show", help="print a run's history")
     show.add_argument("run_dir")
@@ -148,36 +135,6 @@ def cmd_layers(args: argparse.Namespace) -> int:
     return 0
 
 
-def _config_from(args: argparse.Namespace) -> ExplainConfig:
-    return ExplainConfig(
-        model=args.model,
-        layer=args.layer,
-        neuron=args.neuron,
-        generator=args.generator,
-        proposer=args.proposer,
-        control=args.control,
-        control_size=args.control_size,
-        iterations=args.iterations,
-        images_per_concept=args.images_per_concept,
-        seed=args.seed,
-        reduction=args.reduction,
-        summary=not args.no_summary,
-        atlas=not args.no_atlas,
-        review=args.review,
-        runs_dir=args.runs_dir,
-    )
-
-
-def _interrupt_on_sigterm() -> None:
-    """Treat SIGTERM like Ctrl-C: the run stops between writes and resumes later."""
-
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, handler)
-
-
 def _print_progress(event: object, bar: Any) -> None:
     from line_core.record.events import ConceptScored
 
@@ -200,14 +157,14 @@ def cmd_explain(args: argparse.Namespace) -> int:
         explainer = engine.resume(args.resume, progress=interactive)
         warnings: list[str] = []
     else:
-        new = engine.start(_config_from(args), progress=interactive)
+        new = engine.start(config_from(args), progress=interactive)
         explainer, warnings = new.explainer, new.warnings
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for line in explainer.repaired:
         print(f"note: moved corrupt line {line.number} of events.jsonl to events.jsonl.corrupt "
               f"({line.reason})", file=sys.stderr)
-    _interrupt_on_sigterm()
+    interrupt_on_sigterm()
     bar = None
     if interactive:
         from tqdm import tqdm
@@ -367,6 +324,7 @@ COMMANDS = {
     "evaluate": cmd_evaluate,
     "dashboard": cmd_dashboard,
     "atlas": atlas_command.run,
+    "explain-layer": sweep_command.run,
 }
 
 

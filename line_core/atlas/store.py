@@ -23,6 +23,7 @@ import json
 import os
 import secrets
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -95,6 +96,7 @@ class Atlas:
         self._index: dict[tuple[str, int], tuple[str, int]] = {}
         self._concepts: dict[str, None] = {}
         self._seen: set[str] = set()
+        self._lock = threading.RLock()  # threads of one process (a sweep) share one Atlas
 
     # -- opening ---------------------------------------------------------------------------
     @classmethod
@@ -126,23 +128,32 @@ class Atlas:
 
     # -- reading ---------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Take in shards other processes (or this one) committed since the last look."""
-        for index_file in sorted((self.folder / SHARDS).glob("*.json")):
-            name = index_file.stem
-            if name in self._seen:
-                continue
-            self._seen.add(name)
-            shard = _read_shard(index_file)
-            if shard is None:
-                _set_aside(index_file)
-                continue
-            self._shards[name] = shard
-            for row, entry in enumerate(shard.entries):
-                self._index.setdefault((entry.concept, entry.seed), (name, row))
-                if not entry.flagged:
-                    self._concepts.setdefault(entry.concept, None)
+        """Take in shards other processes committed since the last look."""
+        with self._lock:
+            for index_file in sorted((self.folder / SHARDS).glob("*.json")):
+                name = index_file.stem
+                if name in self._seen:
+                    continue
+                self._seen.add(name)
+                shard = _read_shard(index_file)
+                if shard is None:
+                    _set_aside(index_file)
+                    continue
+                self._take(shard)
+
+    def _take(self, shard: _Shard) -> None:
+        self._seen.add(shard.name)
+        self._shards[shard.name] = shard
+        for row, entry in enumerate(shard.entries):
+            self._index.setdefault((entry.concept, entry.seed), (shard.name, row))
+            if not entry.flagged:
+                self._concepts.setdefault(entry.concept, None)
 
     def _forget(self) -> None:
+        with self._lock:
+            self._clear()
+
+    def _clear(self) -> None:
         self._shards.clear()
         self._index.clear()
         self._concepts.clear()
@@ -150,11 +161,12 @@ class Atlas:
 
     def lookup(self, concept: str, seeds: Sequence[int]) -> list[AtlasEntry | None]:
         """The stored entry of each (concept, seed), None where it is not stored."""
-        found = [self._entry(concept, seed) for seed in seeds]
-        if any(e is None for e in found):
-            self.refresh()
+        with self._lock:
             found = [self._entry(concept, seed) for seed in seeds]
-        return found
+            if any(e is None for e in found):
+                self.refresh()
+                found = [self._entry(concept, seed) for seed in seeds]
+            return found
 
     def _entry(self, concept: str, seed: int) -> AtlasEntry | None:
         where = self._index.get((concept, int(seed)))
@@ -167,7 +179,8 @@ class Atlas:
         """Activation rows [len(seeds), units] of stored (concept, seed) pairs, in order."""
         for attempt in range(2):
             try:
-                return np.stack([self._row(concept, seed) for seed in seeds])
+                with self._lock:
+                    return np.stack([self._row(concept, seed) for seed in seeds])
             except FileNotFoundError:  # another process compacted the shards meanwhile
                 if attempt:
                     raise
@@ -184,14 +197,16 @@ class Atlas:
 
     def concepts(self) -> list[str]:
         """Every concept with at least one usable image, in the order first stored."""
-        self.refresh()
-        return list(self._concepts)
+        with self._lock:
+            self.refresh()
+            return list(self._concepts)
 
     def concept_rows(self, concept: str) -> np.ndarray:
         """Every stored, unflagged row of a concept [n, units] (any seeds)."""
-        self.refresh()
-        seeds = [s for (c, s), (name, row) in self._index.items()
-                 if c == concept and not self._shards[name].entries[row].flagged]
+        with self._lock:
+            self.refresh()
+            seeds = [s for (c, s), (name, row) in self._index.items()
+                     if c == concept and not self._shards[name].entries[row].flagged]
         return self.rows(concept, seeds) if seeds else np.zeros((0, self.units))
 
     def table(self) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -199,11 +214,12 @@ class Atlas:
 
         Returns (concepts, owner, rows): ``owner[i]`` is the index in ``concepts`` of row i.
         """
-        try:
-            return self._table()
-        except FileNotFoundError:  # another process compacted the shards meanwhile
-            self._forget()
-            return self._table()
+        with self._lock:
+            try:
+                return self._table()
+            except FileNotFoundError:  # another process compacted the shards meanwhile
+                self._clear()
+                return self._table()
 
     def _table(self) -> tuple[list[str], np.ndarray, np.ndarray]:
         self.refresh()
@@ -226,8 +242,9 @@ class Atlas:
 
     def shards(self) -> dict[str, list[AtlasEntry]]:
         """The entries of every committed shard, by shard name (after a refresh)."""
-        self.refresh()
-        return {name: list(shard.entries) for name, shard in self._shards.items()}
+        with self._lock:
+            self.refresh()
+            return {name: list(shard.entries) for name, shard in self._shards.items()}
 
     @property
     def units(self) -> int:
@@ -269,6 +286,8 @@ class Atlas:
             "entries": [[e.concept, int(e.seed), e.image, bool(e.flagged)] for e in entries],
         }
         _write_atomic(shards / f"{name}.json", json.dumps(index).encode())
+        with self._lock:
+            self._take(_Shard(name, list(entries), int(rows.shape[1]), rows))
         return name
 
     def record_build(self, info: dict[str, object]) -> None:

@@ -61,6 +61,7 @@ def build_components(
     target: Target | None = None,
     generator: ImageGenerator | None = None,
     proposer: ConceptProposer | None = None,
+    atlas: Atlas | None = None,
     progress: bool = False,
 ) -> Components:
     """Resolve every backend a config names; raises ConfigError before any file is written."""
@@ -68,7 +69,10 @@ def build_components(
     target = target or load_target(config.model)
     layer, neuron = resolve_unit(target, config.layer, config.neuron)
     generator = generator or GENERATORS.create(config.generator)
-    atlas = open_atlas(target, layer, generator, config.reduction) if config.atlas else None
+    if not config.atlas:
+        atlas = None
+    elif atlas is None:
+        atlas = open_atlas(target, layer, generator, config.reduction)
     control = load_control(
         config.control,
         target,
