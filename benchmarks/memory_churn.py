@@ -1,7 +1,7 @@
 """Memory-churn benchmark: a default ``line explain`` with glibc's malloc as is vs tuned.
 
 Usage: python benchmarks/memory_churn.py [PAIRS] [--iterations 3] [--warmup 1]
-       [--threshold-mib MIB] [--top-pad-mib MIB]
+       [--threshold-mib MIB]
 
 Runs ``line explain --iterations N --runs-dir TMP --json`` (the offline default model) as a
 whole process, in alternating pairs: A with ``LINE_MALLOC=default`` (glibc left alone), then B
@@ -10,9 +10,11 @@ wall time, user and system CPU and peak resident memory come from the kernel's a
 the finished child (``os.wait4``). Prints each figure's median for A and B and the tuned/default
 ratio taken pair by pair (median, with min and max, so a drifting machine shows as spread).
 
-``--threshold-mib`` and ``--top-pad-mib`` run B with other values than the module's, to
-compare candidate settings; the default is what ``tune_allocator`` uses. Needs only the
-project's virtual environment.
+``--threshold-mib`` runs B with other mmap and trim thresholds than the module's, to compare
+candidate settings; the default is what ``tune_allocator`` uses. Each run gets its own empty
+runs folder and concept-atlas folder (``LINE_ATLAS_DIR``), so every run renders and forwards
+its concepts; the model and control caches are shared and filled by the warm-up pair. Needs
+only the project's virtual environment.
 """
 
 from __future__ import annotations
@@ -46,19 +48,14 @@ class Run:
         return self.user_s + self.sys_s
 
 
-def explain_command(iterations: int, runs_dir: Path, threshold_mib: int | None,
-                    top_pad_mib: int | None) -> list[str]:
-    """The command line of one run (B's with other allocator values when asked)."""
+def explain_command(iterations: int, runs_dir: Path, threshold_mib: int | None) -> list[str]:
+    """The command line of one run (B's with other thresholds when asked)."""
     argv = ["explain", "--iterations", str(iterations), "--runs-dir", str(runs_dir), "--json"]
-    if threshold_mib is None and top_pad_mib is None:
+    if threshold_mib is None:
         return [sys.executable, "-m", "line_core.cli", *argv]
-    sets = []
-    if threshold_mib is not None:
-        sets += [f"a.MMAP_THRESHOLD = a.TRIM_THRESHOLD = {threshold_mib} * a.MIB"]
-    if top_pad_mib is not None:
-        sets += [f"a.TOP_PAD = {top_pad_mib} * a.MIB"]
-    code = ("import sys; import line_core.allocator as a; " + "; ".join(sets)
-            + "; from line_core.cli import main; sys.exit(main(sys.argv[1:]))")
+    code = ("import sys; import line_core.allocator as a; "
+            f"a.MMAP_THRESHOLD = a.TRIM_THRESHOLD = {threshold_mib} * a.MIB; "
+            "from line_core.cli import main; sys.exit(main(sys.argv[1:]))")
     return [sys.executable, "-c", code, *argv]
 
 
@@ -105,8 +102,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=1, help="uncounted pairs first")
     parser.add_argument("--threshold-mib", type=int, default=None,
                         help="B's mmap and trim thresholds (default: the module's)")
-    parser.add_argument("--top-pad-mib", type=int, default=None,
-                        help="B's top pad (default: the module's)")
     args = parser.parse_args(argv)
     if args.pairs < 1:
         parser.error("PAIRS must be at least 1")
@@ -119,10 +114,9 @@ def main(argv: list[str] | None = None) -> int:
             counted = pair >= args.warmup
             for name, env, runs in (("default", env_a, a_runs), ("tuned", env_b, b_runs)):
                 threshold = args.threshold_mib if name == "tuned" else None
-                top_pad = args.top_pad_mib if name == "tuned" else None
-                command = explain_command(args.iterations, Path(tmp) / f"runs-{pair}-{name}",
-                                          threshold, top_pad)
-                run = run_once(command, env, log)
+                folder = Path(tmp) / f"{pair}-{name}"
+                command = explain_command(args.iterations, folder / "runs", threshold)
+                run = run_once(command, {**env, "LINE_ATLAS_DIR": str(folder / "atlas")}, log)
                 if run.status != 0:
                     print(f"error: {name} run exited {run.status}; its output:\n"
                           + log.read_text(errors="replace")[-2000:], file=sys.stderr)

@@ -18,8 +18,8 @@ What it does, in order (the first that applies wins):
   guide suggests: ``LD_PRELOAD=libjemalloc.so.2 line explain ...``);
 * malloc settings of the user's own in ``GLIBC_TUNABLES`` or the older ``MALLOC_*_`` variables:
   nothing, the user's choice wins;
-* otherwise ``mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)``, ``mallopt(M_TRIM_THRESHOLD,
-  TRIM_THRESHOLD)`` and ``mallopt(M_TOP_PAD, TOP_PAD)``.
+* otherwise ``mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)`` and ``mallopt(M_TRIM_THRESHOLD,
+  TRIM_THRESHOLD)``.
 
 Freed memory below the thresholds stays in the process and is reused by the next batch, so peak
 resident memory rises by about what one batch's buffers take, and the memory is handed back
@@ -60,7 +60,6 @@ import threading
 
 #: mallopt parameter numbers from glibc's <malloc.h>.
 M_TRIM_THRESHOLD = -1
-M_TOP_PAD = -2
 M_MMAP_THRESHOLD = -3
 
 MIB = 1 << 20
@@ -68,8 +67,6 @@ MIB = 1 << 20
 MMAP_THRESHOLD = 1024 * MIB
 #: The heap top is handed back to the kernel only when more than this is free there.
 TRIM_THRESHOLD = 1024 * MIB
-#: Extra heap obtained on each growth, so growing happens in fewer, larger steps.
-TOP_PAD = 64 * MIB
 
 #: The environment variable that opts out (``LINE_MALLOC=default``).
 OPT_OUT_ENV = "LINE_MALLOC"
@@ -88,7 +85,6 @@ def _tunables() -> dict[str, int]:
     return {
         "glibc.malloc.mmap_threshold": MMAP_THRESHOLD,
         "glibc.malloc.trim_threshold": TRIM_THRESHOLD,
-        "glibc.malloc.top_pad": TOP_PAD,
     }
 
 
@@ -158,7 +154,6 @@ def _tune() -> str:
     settings = {
         "mmap_threshold": (M_MMAP_THRESHOLD, MMAP_THRESHOLD),
         "trim_threshold": (M_TRIM_THRESHOLD, TRIM_THRESHOLD),
-        "top_pad": (M_TOP_PAD, TOP_PAD),
     }
     applied = {name: value for name, (param, value) in settings.items()
                if libc.mallopt(ctypes.c_int(param), ctypes.c_int(value)) == 1}

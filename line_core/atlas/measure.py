@@ -179,7 +179,7 @@ def _assemble(concept: str, seeds: list[int], found: list[AtlasEntry | None], re
         pictures.append(item.image)
         if atlas is not None:
             files.append(atlas.image_path(rel))
-    if len(kept) < 2 and strict:
+    if strict and len(kept) < min(2, len(seeds)):
         raise BackendError(
             f"the generator blacked out {len(dropped)} of {len(seeds)} images of '{concept}' "
             "(safety checker); rephrase the concept or use another generator"

@@ -15,6 +15,7 @@ from line_core.targets import (  # noqa: F401 - imported so that the families re
     efficientnet,
     hf,
     planted,
+    planted_family,
     timm_family,
     torchvision_family,
 )

@@ -40,10 +40,19 @@ UNIT_RECIPES: tuple[tuple[str, ...], ...] = (
 
 
 class PlantedUnitMaps(nn.Module):
-    """Combine colour and texture maps into one map per planted unit."""
+    """Combine colour and texture maps into one map per planted unit.
 
-    def __init__(self, neighbourhood: int = 9, presence_gain: float = 5.0) -> None:
+    ``recipes`` are in the :data:`UNIT_RECIPES` format (the planted model's own by default).
+    """
+
+    def __init__(
+        self,
+        neighbourhood: int = 9,
+        presence_gain: float = 5.0,
+        recipes: tuple[tuple[str, ...], ...] = UNIT_RECIPES,
+    ) -> None:
         super().__init__()
+        self.recipes = tuple(recipes)
         self.neighbourhood = neighbourhood
         self.presence_gain = presence_gain
 
@@ -52,7 +61,7 @@ class PlantedUnitMaps(nn.Module):
         maps = {name: colour[:, i] for i, name in enumerate(COLOURS)}
         maps.update({name: texture[:, i] for i, name in enumerate(PATTERNS)})
         units = []
-        for recipe in UNIT_RECIPES:
+        for recipe in self.recipes:
             if recipe[0] == "map":
                 units.append(maps[recipe[1]])
             elif recipe[0] == "and":
