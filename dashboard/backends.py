@@ -131,3 +131,27 @@ def find_neurons(config: ExplainConfig, layer: str, concept: str, top: int = 15)
         config, target(config.model), layer, generator(config.generator),
         control_set(config, layer), concept, top=top,
     )
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _atlas(model: str, layer: str, generator_spec: str, reduction: str) -> Any:
+    return engine.atlas.layer_atlas(_target(model), layer, generator(generator_spec), reduction)
+
+
+def atlas_summary(config: ExplainConfig, layer: str) -> Any:
+    """What the layer's concept atlas holds now (and whether a build is running)."""
+    _require_confirmed(config.model)
+    return engine.atlas.summary(_atlas(config.model, layer, config.generator, config.reduction))
+
+
+def build_atlas(config: ExplainConfig, layer: str) -> int:
+    """Start building the layer's concept atlas in a background process; its pid.
+
+    It renders with the setup's seed and images per concept, so the runs it serves find their
+    initial pool's images already stored.
+    """
+    _require_confirmed(config.model)
+    return engine.atlas.build_in_background(
+        config.model, layer, config.generator, images_per_concept=config.images_per_concept,
+        seed=config.seed, reduction=config.reduction,
+    )

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from line_core.atlas import Atlas
+from line_core.atlas.measure import measure_concepts
 from line_core.concepts import Score, ScoredConcept, concept_seeds
 from line_core.errors import ConfigError
 from line_core.generators.base import ImageGenerator
-from line_core.probe import layer_activations
 from line_core.scoring import mad
 from line_core.targets.base import Target
 
@@ -76,17 +77,19 @@ def find_neurons(
     seed: int = 42,
     top: int | None = 20,
     reduction: str = "auto",
+    atlas: Atlas | None = None,
 ) -> list[NeuronMatch]:
     """Render ``concept``, run one forward batch, and rank the layer's units by their response.
 
     ``control_activations`` is the layer's [n_control, n_units] control matrix (``ControlSet
-    .activations``). Returns at most ``top`` units, best first.
+    .activations``). With the layer's ``atlas``, a concept measured before is not rendered
+    again. Returns at most ``top`` units, best first.
     """
     text = concept.strip()
     if not text:
         raise ConfigError("type a concept to find the neurons that respond to it")
     if n_images < 2:
         raise ConfigError("finding neurons needs at least 2 images of the concept")
-    images = generator.generate(text, concept_seeds(text, seed, n_images))
-    acts = layer_activations(target, layer, images, reduction=reduction)
-    return rank_units(acts, np.asarray(control_activations), top=top, name=text)
+    [measured] = measure_concepts([(text, concept_seeds(text, seed, n_images))], generator,
+                                  target, layer, reduction, atlas=atlas)
+    return rank_units(measured.rows, np.asarray(control_activations), top=top, name=text)

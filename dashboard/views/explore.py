@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import backends, live, state
+from dashboard.atlas_panel import atlas_panel
 from dashboard.errors import guard
 from dashboard.setup_form import find_neurons_panel, setup_form
 from dashboard.steer import review_box, run_controls, steer_panel
@@ -80,6 +81,7 @@ def setup_panel(expanded: bool) -> None:
         if config is None:
             return
         find_neurons_panel(config)
+        atlas_panel(config)
         checked = st.session_state.get(CHECK_KEY)
         fresh = checked is not None and checked[0] == config.to_dict()
         cols = st.columns([1, 1, 4], vertical_alignment="center")

@@ -4,7 +4,7 @@ Callers (the CLI, the dashboard, sweeps) use only what is re-exported here: the 
 functions and, in ``choices``, what can be chosen (registries, layers, loaded backends).
 """
 
-from line_core.engine import choices
+from line_core.engine import atlas, choices, sweep
 from line_core.engine.door import (
     Started,
     apply_late_commands,
@@ -23,7 +23,7 @@ from line_core.engine.door import (
 )
 
 __all__ = [
-    "Started", "apply_late_commands", "choices", "history", "preflight", "prepare", "repair",
-    "resume", "resume_in_background", "run_config", "start", "start_in_background", "status",
-    "steer", "stop",
+    "Started", "apply_late_commands", "atlas", "choices", "history", "preflight", "prepare",
+    "repair", "resume", "resume_in_background", "run_config", "start", "start_in_background",
+    "status", "steer", "stop", "sweep",
 ]  # fmt: skip

@@ -5,18 +5,22 @@ The CLI (``line atlas build|stats|prune``) and the dashboard's setup call these 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from line_core.atlas import Atlas, open_atlas
+from line_core.atlas import Atlas, atlas_root, open_atlas
 from line_core.atlas.build import BuildReport, Progress, build_atlas, is_built
 from line_core.atlas.upkeep import AtlasStats, atlas_stats, clean, compact, list_atlases
 from line_core.atlas.upkeep import prune as prune_atlases
 from line_core.atlas.vocabulary import resolve_vocabulary
 from line_core.config import LIMITS
-from line_core.errors import ConfigError
+from line_core.errors import ConfigError, RunLockedError
 from line_core.generators import GENERATORS, ImageGenerator
 from line_core.layers import check_unit
+from line_core.record.lock import WriterLock, live_writer
 from line_core.targets import Target, load_target
 
 
@@ -29,6 +33,7 @@ class AtlasSummary:
     concepts: int
     built: bool
     vocabulary: str
+    building: str = ""  #: who is building it now ("" when nobody is)
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-able dict (a run's manifest records it)."""
@@ -39,19 +44,21 @@ class AtlasSummary:
 def summary(atlas: Atlas) -> AtlasSummary:
     """The atlas's folder, size in concepts, and whether (and with what) it was built."""
     builds = atlas.builds()
+    builder = live_writer(atlas.folder)
     return AtlasSummary(
         folder=str(atlas.folder),
         digest=atlas.key.digest,
         concepts=len(atlas.concepts()),
         built=is_built(atlas),
         vocabulary=str(builds[-1].get("vocabulary", "")) if builds else "",
+        building=builder.describe() if builder is not None else "",
     )
 
 
 def layer_atlas(model: Target, layer: str, image_generator: ImageGenerator,
-                reduction: str = "auto") -> AtlasSummary:
-    """The summary of a layer's atlas for a generator (opened, empty if new)."""
-    return summary(open_atlas(model, layer, image_generator, reduction))
+                reduction: str = "auto") -> Atlas:
+    """A layer's atlas as a generator renders it (opened, empty if new); see :func:`summary`."""
+    return open_atlas(model, layer, image_generator, reduction)
 
 
 @dataclass(frozen=True)
@@ -85,11 +92,42 @@ def build(
                        else GENERATORS.create(generator))
     description, concepts = resolve_vocabulary(vocabulary, image_generator)
     atlas = open_atlas(target, layer, image_generator, reduction)
-    report = build_atlas(atlas, target, layer, image_generator, concepts,
-                         description=description, images_per_concept=images_per_concept,
-                         seed=seed, reduction=reduction, progress=progress)
-    compact(atlas)
+    try:
+        lock = WriterLock(atlas.folder).acquire(patience_s=0.5)
+    except RunLockedError:
+        holder = live_writer(atlas.folder)
+        who = holder.describe() if holder is not None else "another process"
+        raise ConfigError(f"the atlas of {target.name} / {layer} is being built by {who}; "
+                          "wait for it to finish") from None
+    try:
+        report = build_atlas(atlas, target, layer, image_generator, concepts,
+                             description=description, images_per_concept=images_per_concept,
+                             seed=seed, reduction=reduction, progress=progress)
+        compact(atlas)
+    finally:
+        lock.release()
     return Built(atlas, report, description)
+
+
+def build_in_background(model: str, layer: str, generator: str = "procedural",
+                        vocabulary: str | None = None, *, images_per_concept: int = 5,
+                        seed: int = 42, reduction: str = "auto", log: Path | None = None) -> int:
+    """Start ``line atlas build`` in a detached process (the dashboard's button); its pid.
+
+    Its output goes to ``log`` (default: ``build.log`` in the atlas root); whether it is still
+    building shows in :func:`summary` (``building``).
+    """
+    command = [sys.executable, "-m", "line_core.cli", "atlas", "build", "--model", model,
+               "--layer", layer, "--generator", generator, "--images-per-concept",
+               str(images_per_concept), "--seed", str(seed), "--reduction", reduction, "--json"]
+    if vocabulary:
+        command += ["--vocabulary", vocabulary]
+    path = log or atlas_root() / "build.log"
+    with open(path, "ab") as handle:
+        process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True,
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return process.pid
 
 
 def stats(root: Path | None = None) -> list[AtlasStats]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from line_core.atlas import open_atlas
 from line_core.config import ExplainConfig
 from line_core.control import ControlSet, load_control
 from line_core.generators import GENERATORS, ImageGenerator
@@ -74,13 +75,17 @@ def proposer(spec: str, image_generator: ImageGenerator, seed: int) -> ConceptPr
 def control_set(config: ExplainConfig, model: Target, layer: str,
                 image_generator: ImageGenerator) -> ControlSet:
     """The layer's control activations for a config (cached on disk per model and layer)."""
+    atlas = (open_atlas(model, layer, image_generator, config.reduction) if config.atlas
+             else None)
     return load_control(config.control, model, layer, image_generator,
-                        size=config.control_size, reduction=config.reduction)
+                        size=config.control_size, reduction=config.reduction, atlas=atlas)
 
 
 def neurons_for(config: ExplainConfig, model: Target, layer: str, image_generator: ImageGenerator,
                 control: ControlSet, concept: str, top: int = 15) -> list[NeuronMatch]:
     """Units of ``layer`` ranked by their response to a typed concept."""
+    atlas = (open_atlas(model, layer, image_generator, config.reduction) if config.atlas
+             else None)
     return find_neurons(model, layer, image_generator, concept, control.activations,
                         n_images=max(config.images_per_concept, 6), seed=config.seed, top=top,
-                        reduction=config.reduction)
+                        reduction=config.reduction, atlas=atlas)

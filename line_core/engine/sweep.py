@@ -13,6 +13,7 @@ from __future__ import annotations
 import queue
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -89,6 +90,7 @@ class SweepReport:
     rounds: int = 0
     largest_round: int = 0
     rendered: int = 0
+    fill_seconds: float = 0.0  #: wall time the rounds spent rendering and forwarding
     resumed: bool = False
 
     @property
@@ -112,15 +114,18 @@ class LayerSweep:
         self.resumed = resumed
         self._record_lock = threading.Lock()
         self._rendered = 0
+        self._fill_seconds = 0.0
         self.batcher = RoundBatcher(self._fill)
 
     # -- the shared measuring --------------------------------------------------------------
     def _fill(self, requests: list[tuple[str, list[int]]]) -> None:
         config = self.record.config
+        started = time.perf_counter()
         results = measure_concepts(requests, self.generator, self.target, str(config.layer),
                                    config.reduction, atlas=self.atlas, batch_size=ROUND_BATCH,
                                    strict=False)
         self._rendered += sum(r.rendered for r in results)
+        self._fill_seconds += time.perf_counter() - started
 
     # -- one neuron ------------------------------------------------------------------------
     def _explainer(self, neuron: int) -> Explainer | None:
@@ -199,6 +204,7 @@ class LayerSweep:
         report.rounds = self.batcher.rounds
         report.largest_round = self.batcher.largest
         report.rendered = self._rendered
+        report.fill_seconds = self._fill_seconds
         return report
 
 

@@ -153,9 +153,21 @@ def _kind_of(recipe: Recipe) -> str:
     return "colour" if recipe[1] in COLOURS else "pattern"
 
 
-def _truth(index: int, recipe: Recipe, sparse: bool) -> PlantedUnit:
+def make_unit(index: int, recipe: Recipe, sparse: bool = False) -> FamilyUnit:
+    """One unit with its ground truth, e.g. ``make_unit(0, ("or", "red", "checkerboard"))``."""
+    names = tuple(recipe[1:])
+    shapes = {"map": 1, "and": 2, "or": 2}
+    if recipe[0] not in shapes or len(names) != shapes[recipe[0]]:
+        raise ValueError(f"not a unit recipe: {recipe}")
+    if any(name not in ATTRIBUTE_GROUPS for name in names):
+        raise ValueError(f"unknown attribute in {recipe}; known: {', '.join(ATTRIBUTE_GROUPS)}")
+    if recipe[0] == "and" and (names[0] not in COLOURS or names[1] not in PATTERNS):
+        raise ValueError(f"an AND unit is (colour, pattern): {recipe}")
+    if recipe[0] == "or" and related(*names):
+        raise ValueError(f"an OR unit needs two unrelated attributes: {recipe}")
+    if sparse and any(name in WEAK_MAPS for name in names):
+        raise ValueError(f"a sparse unit cannot use a weak map: {recipe}")
     kind = _kind_of(recipe)
-    names = recipe[1:]
     parts = tuple(ATTRIBUTE_PHRASES[n] for n in names)
     if kind == "and":
         concept = f"{names[0]} {parts[1]}"
@@ -176,7 +188,9 @@ def _truth(index: int, recipe: Recipe, sparse: bool) -> PlantedUnit:
         )
     else:
         how += "; dense: spatial mean"
-    return PlantedUnit(index, concept, how, kind, parts, alternatives)
+    truth = PlantedUnit(index, concept, how, kind, parts, alternatives)
+    threshold = SPARSE_THRESHOLD if sparse else 0.0
+    return FamilyUnit(index, tuple(recipe), kind, sparse, threshold, truth)
 
 
 def _check_size(seed: int, n_units: int) -> None:
@@ -214,17 +228,7 @@ def draw_family(seed: int, n_units: int = DEFAULT_UNITS) -> list[FamilyUnit]:
             options = [r for k in KINDS for r in _candidates(k, is_sparse) if r not in used]
         recipe = options[int(rng.integers(len(options)))]
         used.add(recipe)
-        threshold = SPARSE_THRESHOLD if is_sparse else 0.0
-        units.append(
-            FamilyUnit(
-                index,
-                recipe,
-                _kind_of(recipe),
-                is_sparse,
-                threshold,
-                _truth(index, recipe, is_sparse),
-            )
-        )
+        units.append(make_unit(index, recipe, is_sparse))
     return units
 
 
