@@ -22,33 +22,42 @@ What it does, in order (the first that applies wins):
   TRIM_THRESHOLD)``.
 
 Freed memory below the thresholds stays in the process and is reused by the next batch, so peak
-resident memory rises by about what one batch's buffers take, and the memory is handed back
+resident memory rises (by 14-23% in the runs below), and the memory is handed back
 when the process ends. ``tune_allocator(inherit=True)`` also writes the same settings into
 ``GLIBC_TUNABLES`` for the child processes this one starts (``line dashboard`` runs the
 dashboard in a streamlit child whose entry point is not LINE's); a child that calls
 ``tune_allocator`` itself recognises them as LINE's and applies them again.
 
-The values were chosen by measurement: ``benchmarks/memory_churn.py`` (a default
-``line explain --iterations 3``, the offline default model, alternating pairs, medians) on a
-2-core, 24 GiB Linux machine with glibc 2.36 shared with other work. Per process, tuned against
-``LINE_MALLOC=default``:
+The values were chosen by measurement on a 2-core, 24 GiB Linux machine with glibc 2.36, shared
+with other work (load average 1.5 to 5 during the runs, so read the ratios, not the seconds).
+Untuned, a default ``line explain --iterations 3`` (the offline default model) maps about 20 GiB
+anonymously over its life, almost all of it in buffers of 32 to 512 MiB (151 mmaps of 32-64
+MiB, 74 of 64-128, 8 of 128-256, 13 of 256-512, one of 608 MiB, one of 1 GiB), and takes about
+4.8 million minor page faults. ``benchmarks/memory_churn.py`` (alternating pairs, whole
+processes, ``os.wait4`` figures) gave these medians of the tuned/default ratios, pair by pair:
 
-=================  ==========  ==========  ==========  =============  =========
-mmap = trim        wall        user        sys         peak RSS       pairs
-=================  ==========  ==========  ==========  =============  =========
-default            1.00        1.00        1.00        1.00 (1.8 GB)
-64 MiB             0.93        0.97        0.82        1.04           3
-256 MiB            0.75        0.89        0.47        1.17           3
-1 GiB              0.59        0.80        0.26        1.36           3
-1 GiB + top pad    0.56        0.81        0.21        1.36           5
-=================  ==========  ==========  ==========  =============  =========
+=====================  =====  =====  =====  =====  =========  ===========  =====
+mmap = trim threshold  wall   user   sys    cpu    peak RSS   minor faults pairs
+=====================  =====  =====  =====  =====  =========  ===========  =====
+64 MiB                 0.94   0.97   0.83   0.89   1.06       0.72         3
+256 MiB                0.76   0.84   0.42   0.76   1.16       0.37         3
+1 GiB                  0.65   0.85   0.21   0.59   1.14       0.18         3
+1 GiB, 64 MiB top pad  0.72   0.93   0.21   0.63   1.21       0.17         3
+1 GiB (final run)      0.83   0.86   0.26   0.70   1.23       0.18         5
+=====================  =====  =====  =====  =====  =========  ===========  =====
 
-(The full table with absolute medians and the spread is in the report of the change; the
-machine was noisy, so read the ratios, not the seconds.) The largest buffers of the default
-run are a few hundred MiB, so thresholds below that only help partly; 1 GiB keeps all of them
-in the heap and buys the large drop in kernel time for about a third more peak memory, the same
-trade the issue measured with ``GLIBC_TUNABLES``. ``M_ARENA_MAX`` made no measurable difference
-(the large buffers come from the main thread) and is left alone.
+The final run's medians: default wall 42.0 s, user 23.5 s, sys 9.8 s, peak 1802 MiB; tuned
+35.0 s, 22.1 s, 2.5 s, 2224 MiB (per-pair wall ratios 0.51 to 1.20 under the other load). A
+second, independent timing of the same pair (4 pairs) gave wall 0.74 (0.67 to 0.82), CPU 0.77,
+sys 9.9 s to 2.3 s, peak 1879 to 2138 MiB. Each threshold step keeps one more band of buffers
+in the heap; at 1 GiB all but the single 1 GiB buffer stay, kernel time falls to about a
+quarter and minor faults to a fifth (what is left is mostly first touch of the ~2 GB peak and
+file pages), for 14-23% more peak memory. (The issue measured +47% with GLIBC_TUNABLES; one run
+here with the same 1 GiB thresholds set that way peaked at 2.50 GB against 1.84 GB, +36%; the
+run-time form costs less, for reasons not pinned down.) A
+larger ``M_TOP_PAD`` made no measurable difference (the heap grows with ``brk`` only about 60
+times a run) and the large buffers all come from the main thread, so neither it nor
+``M_ARENA_MAX`` is set.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ import torch
 
 from line_core.errors import ConfigError
 from line_core.generators.procedural import ProceduralGenerator
-from line_core.probe import layer_activations
+from line_core.generators.procedural.catalogue import control_prompts
+from line_core.probe import layer_activations, multi_layer_activations
 from line_core.targets import TARGETS, load_target
 from line_core.targets.planted import UNIT_RECIPES, PlantedModel
 from line_core.targets.planted_family import (
@@ -139,8 +140,9 @@ def _pattern_alone(unit: FamilyUnit) -> str:
 
 
 @pytest.fixture(scope="module")
-def family_activations() -> tuple[list[FamilyUnit], dict[str, np.ndarray]]:
-    """Per concept, the real family model's ``units`` activations on its renders [2, 12]."""
+def measured() -> dict:
+    """The real family model on real renders: ``units`` per concept [2, 12], and ``units`` and
+    the dense read-out (``unit_maps`` averaged over space) on the generator's control prompts."""
     target = load_target(f"planted-family:{TEST_SEED}")
     family = target.extra["family_units"]
     concepts = list(SINGLES)
@@ -149,10 +151,15 @@ def family_activations() -> tuple[list[FamilyUnit], dict[str, np.ndarray]]:
             concepts += [unit.concept, _pattern_alone(unit)]
     generator = ProceduralGenerator()
     images = [im for c in concepts for im in generator.generate(c, RENDER_SEEDS)]
-    acts = layer_activations(target, "units", images)
-    assert acts.shape == (len(images), len(family))
+    controls = control_prompts()[::3]
+    images += [generator.render(prompt, 0) for prompt in controls]
+    both = multi_layer_activations(target, ["units", "unit_maps"], images)
+    units, dense = both["units"], both["unit_maps"]
+    assert units.shape == dense.shape == (len(images), len(family))
     per = len(RENDER_SEEDS)
-    return family, {c: acts[i * per : (i + 1) * per] for i, c in enumerate(concepts)}
+    acts = {c: units[i * per : (i + 1) * per] for i, c in enumerate(concepts)}
+    n = len(controls)
+    return {"family": family, "acts": acts, "control": units[-n:], "control_dense": dense[-n:]}
 
 
 def _unrelated(unit: FamilyUnit, acts: dict[str, np.ndarray]) -> np.ndarray:
@@ -167,30 +174,43 @@ def _units(family: list[FamilyUnit], kind: str) -> list[FamilyUnit]:
     return chosen
 
 
-def test_family_of_the_test_seed_covers_every_kind_dense_and_sparse(family_activations) -> None:
-    family, _ = family_activations
+def test_family_of_the_test_seed_covers_every_kind_dense_and_sparse(measured) -> None:
+    family = measured["family"]
     assert {(u.kind, u.sparse) for u in family} == {(k, s) for k in KINDS for s in (False, True)}
 
 
 @pytest.mark.parametrize("kind", ["colour", "pattern"])
-def test_single_units_prefer_their_own_concept(family_activations, kind: str) -> None:
-    family, acts = family_activations
+def test_single_units_prefer_their_own_concept(measured, kind: str) -> None:
+    family, acts = measured["family"], measured["acts"]
     for unit in _units(family, kind):
         own = acts[unit.concept][:, unit.index].mean()
         unrelated = _unrelated(unit, acts)
         assert own >= 0.1 and own > 3 * unrelated.mean(), (unit.concept, own, unrelated.mean())
 
 
-def test_sparse_units_are_exactly_zero_on_most_unrelated_images(family_activations) -> None:
-    family, acts = family_activations
-    sparse = [u for u in family if u.sparse]
+def test_sparse_units_are_exactly_zero_unless_their_attribute_is_strong(measured) -> None:
+    family, acts = measured["family"], measured["acts"]
+    control, dense = measured["control"], measured["control_dense"]
+    sparse = [u.index for u in family if u.sparse]
+    plain = [u.index for u in family if not u.sparse]
     assert len(sparse) >= 4
-    for unit in sparse:
-        assert (_unrelated(unit, acts) == 0).mean() >= 0.75, unit.concept
+    # The read-out: dense units are the spatial mean, sparse ones relu(mean - 0.5) / 0.5.
+    np.testing.assert_allclose(control[:, plain], dense[:, plain], atol=1e-6)
+    expected = np.maximum(dense[:, sparse] - 0.5, 0.0) / 0.5
+    np.testing.assert_allclose(control[:, sparse], expected, atol=1e-6)
+    for unit in family:
+        if unit.sparse:
+            assert (_unrelated(unit, acts) == 0).mean() >= 0.75, unit.concept
+            assert (control[:, unit.index] == 0).mean() >= 0.75, unit.concept
+    # Weak or partial presence (a dense read-out between 0 and 0.5) gives exactly 0 ...
+    partial = (dense[:, sparse] > 0.02) & (dense[:, sparse] < 0.5)
+    assert partial.sum() >= 5 and (control[:, sparse][partial] == 0).all()
+    # ... so sparse units are silent on many more control images than dense ones.
+    assert (control[:, sparse] == 0).mean() > (control[:, plain] == 0).mean() + 0.2
 
 
-def test_or_units_fire_for_each_part_alone(family_activations) -> None:
-    family, acts = family_activations
+def test_or_units_fire_for_each_part_alone(measured) -> None:
+    family, acts = measured["family"], measured["acts"]
     for unit in _units(family, "or"):
         unrelated = _unrelated(unit, acts).mean()
         for part in unit.parts:
@@ -198,8 +218,8 @@ def test_or_units_fire_for_each_part_alone(family_activations) -> None:
             assert alone >= 0.2 and alone > 3 * unrelated, (unit.concept, part, alone, unrelated)
 
 
-def test_and_units_need_both_parts(family_activations) -> None:
-    family, acts = family_activations
+def test_and_units_need_both_parts(measured) -> None:
+    family, acts = measured["family"], measured["acts"]
     for unit in _units(family, "and"):
         both = acts[unit.concept][:, unit.index].mean()
         colour_alone = acts[unit.parts[0]][:, unit.index].mean()

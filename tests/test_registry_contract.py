@@ -202,6 +202,7 @@ def _fixed(spec: str, **options: Any) -> Build:
 TARGET_CASES: dict[str, tuple[Case, ...]] = {
     "efficientnet_lite0": (Case(_fixed("efficientnet_lite0")),),
     "planted": (Case(_fixed("planted")),),
+    "planted-family": (Case(_fixed("planted-family:101")),),
     "torchvision": (Case(_fixed("torchvision:mobilenet_v3_small", weights=None)),),
     "timm": (Case(_fixed("timm:test_vit", pretrained=False)),),
     "hf": (Case(lambda w: (f"hf:{w.hf_classifier_folder}", {})),),

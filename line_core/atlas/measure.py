@@ -138,7 +138,7 @@ def _commit(batch: list[_Render], rendered: dict, target: Target, layer: str, re
         if not item.flagged:
             rows[i] = values[position]
             position += 1
-    if atlas is None or not units:
+    if atlas is None:
         for i, item in enumerate(batch):
             rendered[(item.concept, item.seed)] = (item, rows[i], "")
         return

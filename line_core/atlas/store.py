@@ -191,6 +191,9 @@ class Atlas:
     def _row(self, concept: str, seed: int) -> np.ndarray:
         where = self._index.get((concept, int(seed)))
         if where is None:
+            self.refresh()
+            where = self._index.get((concept, int(seed)))
+        if where is None:
             raise KeyError(f"({concept!r}, {seed}) is not in the atlas")
         name, row = where
         return np.asarray(self._shard_rows(self._shards[name])[row])
@@ -249,7 +252,7 @@ class Atlas:
     @property
     def units(self) -> int:
         """Units per row (0 while the atlas is empty)."""
-        return next((s.units for s in self._shards.values()), 0)
+        return next((s.units for s in self._shards.values() if s.units), 0)
 
     def image_path(self, rel: str) -> Path:
         """The absolute path of a stored image."""
@@ -268,10 +271,11 @@ class Atlas:
 
     def add(self, entries: Sequence[AtlasEntry], rows: np.ndarray) -> str:
         """Commit one shard: ``rows[i]`` is the activation row of ``entries[i]``; its name."""
-        rows = np.ascontiguousarray(rows)
+        rows = np.array(rows, copy=True, order="C")
         if rows.ndim != 2 or rows.shape[0] != len(entries):
             raise ValueError(f"{len(entries)} entries but rows of shape {rows.shape}")
-        name = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{secrets.token_hex(4)}"
+        # names sort in commit-time order (nanoseconds), so every reader prefers the same shard
+        name = f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}"
         shards = self.folder / SHARDS
         fd, tmp = tempfile.mkstemp(dir=shards, prefix=".", suffix=".npy")
         os.close(fd)
@@ -325,7 +329,7 @@ def _read_shard(index_file: Path) -> _Shard | None:
         rows = np.load(index_file.with_suffix(".npy"), mmap_mode="r")
     except FileNotFoundError:
         return None if index_file.exists() else _Shard(index_file.stem, [], 0)
-    except (OSError, ValueError, TypeError, KeyError):
+    except (OSError, ValueError, TypeError, KeyError, EOFError):
         return None
     if rows.ndim != 2 or rows.shape != (len(entries), units):
         return None

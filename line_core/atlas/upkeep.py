@@ -10,6 +10,7 @@ the least recently used atlases first.
 from __future__ import annotations
 
 import fcntl
+import math
 import os
 import shutil
 import time
@@ -95,7 +96,9 @@ def _leftovers(atlas: Atlas, age: float) -> list[Path]:
     now = time.time()
     shards = atlas.folder / SHARDS
     found = []
-    for path in list(shards.iterdir()) + list((atlas.folder / IMAGES).rglob(".*.tmp")):
+    candidates = [*shards.iterdir(), *(atlas.folder / IMAGES).rglob(".*.tmp"),
+                  *atlas.folder.glob(".*.tmp")]
+    for path in candidates:
         name = path.name
         orphan_rows = name.endswith(".npy") and not path.with_suffix(".json").exists()
         temporary = name.startswith(".") and name.endswith((".tmp", ".npy"))
@@ -127,7 +130,7 @@ def atlas_stats(atlas: Atlas) -> AtlasStats:
         shards=len(list(shards.glob("*.json"))),
         bytes=folder_bytes(atlas.folder),
         leftovers=len(_leftovers(atlas, 0.0)),
-        corrupt=len(list(shards.glob("*.corrupt"))),
+        corrupt=len({p.name.split(".")[0] for p in shards.glob("*.corrupt")}),
         last_used=last_used,
         builds=atlas.builds(),
     )
@@ -169,7 +172,8 @@ def compact(atlas: Atlas, above: int = COMPACT_ABOVE) -> int:
     with _compaction_lock(atlas) as held:
         if not held:
             return 0
-        shards = {n: e for n, e in atlas.shards().items() if len(e) < SMALL_SHARD}
+        current = Atlas.at(atlas.folder)  # what is on disk now, not what ``atlas`` once saw
+        shards = {n: e for n, e in current.shards().items() if len(e) < SMALL_SHARD}
         if len(shards) <= above:
             return 0
         entries: list[AtlasEntry] = []
@@ -177,9 +181,10 @@ def compact(atlas: Atlas, above: int = COMPACT_ABOVE) -> int:
         seen: set[tuple[str, int]] = set()
         merged: list[str] = []
         for name, shard_entries in sorted(shards.items()):
-            if not shard_entries:
-                continue
-            rows = np.load(atlas.folder / SHARDS / f"{name}.npy")
+            try:
+                rows = np.load(atlas.folder / SHARDS / f"{name}.npy")
+            except (OSError, ValueError, EOFError):
+                continue  # removed or damaged meanwhile: readers set it aside
             keep = [i for i, e in enumerate(shard_entries) if (e.concept, e.seed) not in seen]
             for i in keep:
                 seen.add((shard_entries[i].concept, shard_entries[i].seed))
@@ -188,7 +193,10 @@ def compact(atlas: Atlas, above: int = COMPACT_ABOVE) -> int:
             merged.append(name)
         if len(merged) < 2:
             return 0
-        atlas.add(entries, np.concatenate(parts))
+        units = max(p.shape[1] for p in parts)
+        parts = [p if p.shape[1] == units else np.zeros((p.shape[0], units), p.dtype)
+                 for p in parts]  # flagged-only shards stored before any row had a width
+        current.add(entries, np.concatenate(parts))
         for name in merged:
             (atlas.folder / SHARDS / f"{name}.json").unlink(missing_ok=True)
             (atlas.folder / SHARDS / f"{name}.npy").unlink(missing_ok=True)
@@ -228,6 +236,6 @@ def parse_size(text: str) -> int:
         value = float(number)
     except ValueError:
         value = -1.0
-    if value < 0 or unit not in units:
+    if not math.isfinite(value) or value < 0 or unit not in units or value * units[unit] > 2**62:
         raise ConfigError(f"size '{text}' is not understood: use e.g. 500MB or 2GB")
     return int(value * units[unit])

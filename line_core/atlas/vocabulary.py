@@ -246,6 +246,11 @@ def resolve_vocabulary(spec: str | None, generator: ImageGenerator) -> tuple[str
     elif Path(name).expanduser().exists():
         path = Path(name).expanduser()
         label, concepts = f"file {path}", read_vocabulary_file(path)
+    elif "/" in name or "\\" in name or Path(name).suffix:
+        raise ConfigError(
+            f"vocabulary file '{Path(name).expanduser()}' does not exist (or name one of "
+            f"{', '.join(VOCABULARIES)})"
+        )
     else:
         raise ConfigError(
             f"unknown vocabulary {_one_line(name)}: use one of {', '.join(VOCABULARIES)} "

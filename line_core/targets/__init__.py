@@ -33,6 +33,7 @@ _ARGUMENTS = {
     "hf": "ID_OR_PATH",
     "places365": "PATH",
     "checkpoint": "ARCH@PATH",
+    "planted-family": "SEED[:N]",
 }
 
 __all__ = [
