@@ -21,6 +21,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help="neurons explained at once (default 64)")
     parser.add_argument("--resume", metavar="SWEEP_DIR", default=None,
                         help="continue a sweep (running the same command again also resumes)")
+    parser.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                        help="render and forward on Ray actors, propose in Ray tasks: a local "
+                             "Ray, or a cluster's address ('auto', 'ray://head:10001'); the "
+                             "atlas (LINE_ATLAS_DIR) must be on a file system every node sees")
+    parser.add_argument("--ray-workers", type=int, default=None,
+                        help="measuring actors (default: one per GPU, else one)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,11 +35,13 @@ def run(args: argparse.Namespace) -> int:
     from line_core.errors import ConfigError
 
     if args.resume:
-        sweep = sweeps.resume_sweep(args.resume, parallel=args.parallel)
+        sweep = sweeps.resume_sweep(args.resume, parallel=args.parallel, ray=args.ray,
+                                    ray_workers=args.ray_workers)
     else:
         if not args.neurons:
             raise ConfigError("pass --neurons (0-63, all, random:50) or --resume SWEEP_DIR")
-        sweep = sweeps.plan_sweep(config_from(args), args.neurons, parallel=args.parallel)
+        sweep = sweeps.plan_sweep(config_from(args), args.neurons, parallel=args.parallel,
+                                  ray=args.ray, ray_workers=args.ray_workers)
     record = sweep.record
     total = len(record.neurons)
     if not args.json:

@@ -23,6 +23,7 @@ from line_core.atlas.measure import measure_concepts
 from line_core.config import ExplainConfig
 from line_core.engine.door import resume, start
 from line_core.engine.loop import Explainer, one_line
+from line_core.engine.ray_workers import RayMeasuring, connect
 from line_core.engine.rounds import RoundBatcher
 from line_core.errors import ConfigError, LineError
 from line_core.generators import GENERATORS, ImageGenerator
@@ -106,12 +107,14 @@ class LayerSweep:
     """One sweep, ready to run (``run()``): its record, the shared backends and atlas."""
 
     def __init__(self, record: SweepRecord, target: Target, generator: ImageGenerator,
-                 atlas: Atlas, resumed: bool = False) -> None:
+                 atlas: Atlas, resumed: bool = False, remote: RayMeasuring | None = None,
+                 ) -> None:
         self.record = record
         self.target = target
         self.generator = generator
         self.atlas = atlas
         self.resumed = resumed
+        self.remote = remote  #: Ray actors and tasks doing the measuring and proposing
         self._record_lock = threading.Lock()
         self._rendered = 0
         self._fill_seconds = 0.0
@@ -121,10 +124,14 @@ class LayerSweep:
     def _fill(self, requests: list[tuple[str, list[int]]]) -> None:
         config = self.record.config
         started = time.perf_counter()
-        results = measure_concepts(requests, self.generator, self.target, str(config.layer),
-                                   config.reduction, atlas=self.atlas, batch_size=ROUND_BATCH,
-                                   strict=False)
-        self._rendered += sum(r.rendered for r in results)
+        if self.remote is not None:
+            self._rendered += self.remote.fill(requests)
+            self.atlas.refresh()
+        else:
+            results = measure_concepts(requests, self.generator, self.target,
+                                       str(config.layer), config.reduction, atlas=self.atlas,
+                                       batch_size=ROUND_BATCH, strict=False)
+            self._rendered += sum(r.rendered for r in results)
         self._fill_seconds += time.perf_counter() - started
 
     # -- one neuron ------------------------------------------------------------------------
@@ -144,6 +151,8 @@ class LayerSweep:
         return started.explainer
 
     def _proposer(self) -> object:
+        if self.remote is not None:
+            return self.remote.proposer()
         config = self.record.config
         return PROPOSERS.create(config.proposer, generator=self.generator, seed=config.seed)
 
@@ -218,7 +227,7 @@ def _outcome(neuron: int, run_dir: Path | None, status: str) -> NeuronOutcome:
 
 def plan_sweep(config: ExplainConfig, neurons: str, *, parallel: int = DEFAULT_PARALLEL,
                target: Target | None = None, generator: ImageGenerator | None = None,
-               ) -> LayerSweep:
+               ray: str | None = None, ray_workers: int | None = None) -> LayerSweep:
     """Check a sweep's settings; resume the unfinished sweep with the same plan, or plan a new one.
 
     No neuron's run folder is created before ``run()``.
@@ -240,14 +249,26 @@ def plan_sweep(config: ExplainConfig, neurons: str, *, parallel: int = DEFAULT_P
     chosen = parse_neurons(neurons, units, config.seed)
     generator = generator or GENERATORS.create(config.generator)
     atlas = open_atlas(target, str(layer), generator, config.reduction)
+    remote = _remote(config, atlas, ray, ray_workers)
     for record in reversed(list_sweeps(config.runs_dir)):
         if record.same_plan(config, chosen) and not _all_finished(record):
             record.parallel = parallel
-            return LayerSweep(record, target, generator, atlas, resumed=True)
-    return LayerSweep(new_sweep(config, chosen, parallel), target, generator, atlas)
+            return LayerSweep(record, target, generator, atlas, resumed=True, remote=remote)
+    return LayerSweep(new_sweep(config, chosen, parallel), target, generator, atlas,
+                      remote=remote)
 
 
-def resume_sweep(folder: Path | str, *, parallel: int | None = None) -> LayerSweep:
+def _remote(config: ExplainConfig, atlas: Atlas, ray: str | None,
+            workers: int | None) -> RayMeasuring | None:
+    """Ray actors for the sweep's measuring when ``ray`` names a cluster ('local' for one)."""
+    if ray is None:
+        return None
+    connect(ray)
+    return RayMeasuring(config, atlas, workers)
+
+
+def resume_sweep(folder: Path | str, *, parallel: int | None = None, ray: str | None = None,
+                 ray_workers: int | None = None) -> LayerSweep:
     """Continue a sweep from its folder (finished neurons are skipped)."""
     record = read_sweep(folder)
     if parallel is not None:
@@ -255,7 +276,8 @@ def resume_sweep(folder: Path | str, *, parallel: int | None = None) -> LayerSwe
     target = load_target(record.config.model)
     generator = GENERATORS.create(record.config.generator)
     atlas = open_atlas(target, str(record.config.layer), generator, record.config.reduction)
-    return LayerSweep(record, target, generator, atlas, resumed=True)
+    return LayerSweep(record, target, generator, atlas, resumed=True,
+                      remote=_remote(record.config, atlas, ray, ray_workers))
 
 
 def _all_finished(record: SweepRecord) -> bool:

@@ -37,6 +37,8 @@ FLAT_MAD = 1.0
 CLEAR_AUC = 0.9
 FLAT_EXPLORE = 0.5
 
+#: Ranking scores are rounded to this many decimals before sorting (see _exploit).
+RANK_DECIMALS = 5
 
 def _flat(pool: Sequence[ScoredConcept]) -> bool:
     """Whether the best concept barely separates from the control (AUC or MAD low)."""
@@ -190,6 +192,9 @@ class LexiconProposer:
             scores = sims @ _weights(top, pool) - BAD_PENALTY * self._bad_similarity(
                 request, pool, vectors
             )
+        # rounded: float noise (another thread count, another machine, a Ray worker) never
+        # reorders near-ties, so the same history gets the same proposal everywhere
+        scores = np.round(scores, RANK_DECIMALS)
         order = [int(i) for i in np.argsort(-scores, kind="stable")]
         if not request.summary:  # rotate the kind of change so the search covers every axis
             wanted = SCHEDULE[request.iteration % len(SCHEDULE)]
@@ -198,7 +203,7 @@ class LexiconProposer:
                 # patterns of the best concept, least like anything tried first: the pattern
                 # axis is searched broadly instead of stepping to the nearest neighbour
                 tried = self.embed(sorted({normalise(c.concept) for c in request.history}))
-                nearest = (vectors[preferred] @ tried.T).max(axis=1)
+                nearest = np.round((vectors[preferred] @ tried.T).max(axis=1), RANK_DECIMALS)
                 preferred = [preferred[j] for j in np.argsort(nearest, kind="stable")]
             found = self._first_new(preferred, candidates, scores, request, top)
             if found is not None:
