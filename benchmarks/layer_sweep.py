@@ -77,9 +77,7 @@ def sweep(target, generator, layer: str, spec: str, iterations: int, runs: Path)
     started = time.perf_counter()
     report = plan_sweep(config, spec, target=target, generator=generator).run()
     wall = time.perf_counter() - started
-    own = sum(sum(stage_seconds(Path(o.run_dir)).get(k, 0.0) for k in ("score", "store"))
-              for o in report.outcomes)
-    return report, wall, own
+    return report, wall
 
 
 def part_costs(args, target, generator, runs: Path) -> None:
@@ -93,9 +91,9 @@ def part_costs(args, target, generator, runs: Path) -> None:
     per_alone = sum(v[1] for v in alone.values()) / len(alone)
     wall_alone = sum(v[2] for v in alone.values()) / len(alone)
     spec = ",".join(str(u) for u in chosen)
-    cold, cold_wall, cold_own = sweep(target, generator, layer, spec, args.iterations,
+    cold, cold_wall = sweep(target, generator, layer, spec, args.iterations,
                                           runs / "cold")
-    warm, warm_wall, warm_own = sweep(target, generator, layer, spec, args.iterations,
+    warm, warm_wall = sweep(target, generator, layer, spec, args.iterations,
                                           runs / "warm")
     per_sweep = cold.rendered / len(chosen)
     print(f"{'':34s} {'images/neuron':>13s} {'wall s/neuron':>13s}")
@@ -106,11 +104,11 @@ def part_costs(args, target, generator, runs: Path) -> None:
     print(f"renders per neuron, independent / sweep: {per_alone / max(per_sweep, 1e-9):.1f}x "
           f"(target >= 5x); rounds {cold.rounds}, largest round {cold.largest_round} images")
     print(f"wall, cold sweep / warm sweep: {cold_wall / warm_wall:.1f}x (target >= 20x)")
-    for name, report, wall, own in (("cold", cold, cold_wall, cold_own),
-                                    ("warm", warm, warm_wall, warm_own)):
-        print(f"loop's own work (scoring, writing events and images), {name} sweep: "
-              f"{own:.1f} s of {wall:.1f} s wall ({own / wall:.1%}); rounds rendering + "
-              f"forward {report.fill_seconds:.1f} s ({report.fill_seconds / wall:.1%})")
+    for name, report, wall in (("cold", cold, cold_wall), ("warm", warm, warm_wall)):
+        overhead = max(0.0, wall - report.fill_seconds - report.propose_seconds)
+        print(f"loop overhead, {name} sweep: {overhead:.1f} s of {wall:.1f} s wall "
+              f"({overhead / wall:.1%}); rendering + forward {report.fill_seconds:.1f} s, "
+              f"proposing {report.propose_seconds:.1f} s CPU")
     for neuron, (_history, _, wall, stages) in list(alone.items())[:1]:
         core = sum(stages.get(k, 0.0) for k in ("propose", "generate", "forward"))
         print(f"loop overhead, independent run of unit {neuron}: "
@@ -131,7 +129,7 @@ def part_costs(args, target, generator, runs: Path) -> None:
         return
     built = atlas_door.build(target, layer, generator)
     per_unit_build = built.report.rendered / units
-    after, after_wall, _ = sweep(target, generator, layer, spec, args.iterations,
+    after, after_wall = sweep(target, generator, layer, spec, args.iterations,
                                  runs / "built")
     new_per_neuron = after.rendered / len(chosen)
     print(f"\nwhole layer: grammar atlas build {built.report.rendered} images "
@@ -148,7 +146,7 @@ def part_planted(args, generator, runs: Path) -> None:
     built = atlas_door.build(target, "units", generator)
     units = planted_units()
     spec = ",".join(str(u.index) for u in units)
-    report, wall, _ = sweep(target, generator, "units", spec, args.iterations, runs / "planted")
+    report, wall = sweep(target, generator, "units", spec, args.iterations, runs / "planted")
     print(f"\n## planted model, {len(units)} units, sweep from the grammar atlas "
           f"({built.report.concepts} concepts), {args.iterations} iterations, {wall:.0f} s")
     hits = 0
@@ -168,7 +166,7 @@ def part_planted(args, generator, runs: Path) -> None:
         atlas_door.build(family, "units", generator)
         truths = family.extra["planted_units"]
         spec = ",".join(str(i) for i in range(len(truths)))
-        fam, wall, _ = sweep(family, generator, "units", spec, args.iterations,
+        fam, wall = sweep(family, generator, "units", spec, args.iterations,
                              runs / f"family-{seed}")
         misses = []
         for truth, outcome in zip(truths, fam.outcomes, strict=True):

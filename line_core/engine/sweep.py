@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from line_core.atlas import Atlas, open_atlas
 from line_core.atlas.measure import measure_concepts
@@ -28,7 +29,7 @@ from line_core.engine.rounds import RoundBatcher
 from line_core.errors import ConfigError, LineError
 from line_core.generators import GENERATORS, ImageGenerator
 from line_core.layers import list_layers
-from line_core.proposers import PROPOSERS
+from line_core.proposers import PROPOSERS, Proposal, ProposalRequest
 from line_core.record.read import load_history
 from line_core.record.sweeps import SweepRecord, list_sweeps, new_sweep, read_sweep
 from line_core.targets import Target, load_target
@@ -92,6 +93,7 @@ class SweepReport:
     largest_round: int = 0
     rendered: int = 0
     fill_seconds: float = 0.0  #: wall time the rounds spent rendering and forwarding
+    propose_seconds: float = 0.0  #: CPU time of every neuron's proposals (threads summed)
     resumed: bool = False
 
     @property
@@ -118,6 +120,7 @@ class LayerSweep:
         self._record_lock = threading.Lock()
         self._rendered = 0
         self._fill_seconds = 0.0
+        self._propose_seconds = 0.0
         self.batcher = RoundBatcher(self._fill)
 
     # -- the shared measuring --------------------------------------------------------------
@@ -152,9 +155,16 @@ class LayerSweep:
 
     def _proposer(self) -> object:
         if self.remote is not None:
-            return self.remote.proposer()
+            return _TimedProposer(self.remote.proposer(), self)
         config = self.record.config
-        return PROPOSERS.create(config.proposer, generator=self.generator, seed=config.seed)
+        return _TimedProposer(
+            PROPOSERS.create(config.proposer, generator=self.generator, seed=config.seed), self
+        )
+
+    def add_propose_time(self, seconds: float) -> None:
+        """Account one proposal's CPU time (called from every neuron's thread)."""
+        with self._record_lock:
+            self._propose_seconds += seconds
 
     def _explain(self, neuron: int) -> NeuronOutcome:
         self.batcher.join()
@@ -214,7 +224,28 @@ class LayerSweep:
         report.largest_round = self.batcher.largest
         report.rendered = self._rendered
         report.fill_seconds = self._fill_seconds
+        report.propose_seconds = self._propose_seconds
         return report
+
+
+class _TimedProposer:
+    """A neuron's proposer, its CPU time per proposal added to the sweep's account."""
+
+    def __init__(self, inner: Any, sweep: LayerSweep) -> None:
+        self.inner = inner
+        self.sweep = sweep
+        self.name = getattr(inner, "name", "")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def propose(self, request: ProposalRequest) -> Proposal:
+        """The inner proposer's proposal."""
+        started = time.thread_time()
+        try:
+            return self.inner.propose(request)
+        finally:
+            self.sweep.add_propose_time(time.thread_time() - started)
 
 
 def _outcome(neuron: int, run_dir: Path | None, status: str) -> NeuronOutcome:
