@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from dashboard import backends
@@ -9,6 +11,15 @@ from dashboard.errors import guard
 from line_core.config import ExplainConfig
 
 BUILD_KEY = "ex_atlas_build"
+STARTED_KEY = "ex_atlas_started"
+#: Seconds a freshly started build may take to load its model and take the atlas's lock.
+STARTING_S = 120.0
+
+
+def _just_started() -> bool:
+    """Whether this session started a build that has not had time to take its lock yet."""
+    started = st.session_state.get(STARTED_KEY)
+    return started is not None and time.time() - started < STARTING_S
 
 
 def atlas_panel(config: ExplainConfig) -> None:
@@ -18,7 +29,7 @@ def atlas_panel(config: ExplainConfig) -> None:
         return
     with guard("read the layer's concept atlas"):
         summary = backends.atlas_summary(config, layer)
-        if summary.building:
+        if summary.building or _just_started():
             _building(config, layer)
             return
         if summary.built:
@@ -38,7 +49,7 @@ def atlas_panel(config: ExplainConfig) -> None:
         if cols[1].button("Build concept atlas", key=BUILD_KEY, icon=":material/travel_explore:",
                           help="runs `line atlas build` for this layer in the background"):
             backends.build_atlas(config, layer)
-            st.toast("Building the concept atlas in the background", icon=":material/build:")
+            st.session_state[STARTED_KEY] = time.time()
             st.rerun()
 
 
@@ -47,7 +58,12 @@ def _building(config: ExplainConfig, layer: str) -> None:
     """Progress of a running atlas build, every few seconds; the page refreshes when it ends."""
     summary = backends.atlas_summary(config, layer)
     if not summary.building:
-        st.rerun()
+        if summary.built or not _just_started():
+            st.session_state.pop(STARTED_KEY, None)
+            st.rerun()
+        st.info(f"Starting the concept atlas build of `{layer}` (loading the model)…",
+                icon=":material/hourglass_top:")
+        return
     st.info(
         f"Building the concept atlas of `{layer}`: {summary.concepts:,} concepts stored so far "
         f"({summary.building}). Runs started now use what is stored.",

@@ -57,6 +57,8 @@ RANDOM_INITIAL = 5
 TOP_INITIAL = 5
 #: With a built atlas, iteration 0 scores the unit's top concepts of it plus random others.
 ATLAS_TOP = 20
+#: Stages every iteration reports (0 s when the atlas held every image).
+MEASURING_STAGES = ("generate", "forward", "score", "store")
 ATLAS_RANDOM = 10
 MAX_PROPOSAL_TRIES = 3
 REVIEW_POLL_SECONDS = 0.25
@@ -167,7 +169,7 @@ class Explainer:
             yield from self.handle_commands(self.final_iteration)
         for iteration in range(self.start_iteration, self.final_iteration + 1):
             self.iteration = iteration
-            self.timings = {}
+            self.timings = dict.fromkeys(MEASURING_STAGES, 0.0)  # 0: all from the atlas
             began = time.perf_counter()
             if iteration > 0:  # commands wait until the initial pool exists
                 yield from self.handle_commands(iteration)
