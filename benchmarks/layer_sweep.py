@@ -154,7 +154,7 @@ def part_planted(args, generator, runs: Path) -> None:
         ok = unit.matches(outcome.label) and outcome.auc >= 0.8
         hits += ok
         print(f"  unit {unit.index:2d} {unit.concept!r:28s} -> {outcome.label!r:30s} "
-              f"AUC {outcome.auc:.3f} {'ok' if ok else 'MISS'}")
+              f"AUC {outcome.auc:.3f} {'ok' if ok else 'MISS'} {outcome.error}")
     print(f"  recovered {hits}/{len(units)} (planted attribute in the label and AUC >= 0.8)")
     try:
         from line_core.targets.planted_family import HELD_OUT_SEEDS
@@ -174,7 +174,8 @@ def part_planted(args, generator, runs: Path) -> None:
             found += ok
             total += 1
             if not ok:
-                misses.append(f"{truth.concept}->{outcome.label} ({outcome.auc:.2f})")
+                why = f" [{outcome.status}: {outcome.error}]" if outcome.error else ""
+                misses.append(f"{truth.concept}->{outcome.label} ({outcome.auc:.2f}){why}")
         print(f"  held-out family {seed}: {len(truths) - len(misses)}/{len(truths)} "
               f"({wall:.0f} s){'; misses: ' + '; '.join(misses) if misses else ''}")
     if total:
