@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard import backends
 from dashboard.errors import guard
 from line_core.config import ExplainConfig
+from line_core.errors import LineError
 
 BUILD_KEY = "ex_atlas_build"
 STARTED_KEY = "ex_atlas_started"
@@ -27,8 +28,13 @@ def atlas_panel(config: ExplainConfig) -> None:
     layer = str(config.layer)
     if not config.atlas:
         return
-    with guard("read the layer's concept atlas"):
+    try:
         summary = backends.atlas_summary(config, layer)
+    except LineError:  # a backend that cannot load: Check setup / Start run say why, once
+        st.caption(":material/travel_explore: The layer's concept atlas shows once the model "
+                   "and generator load.")
+        return
+    with guard("read the layer's concept atlas"):
         if summary.building or _just_started():
             _building(config, layer)
             return
