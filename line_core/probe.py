@@ -8,6 +8,8 @@ layer has produced its output.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -24,6 +26,9 @@ if TYPE_CHECKING:  # a runtime import would be circular (targets list layers wit
 REDUCTIONS = ("auto", "mean", "max", "cls")
 Images = Sequence[Image.Image] | torch.Tensor
 
+
+_LOCKS_GUARD = threading.Lock()
+_MODEL_LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 class _StopForward(BaseException):
     """Raised by a hook once every requested output is captured; caught by the prober.
@@ -192,6 +197,24 @@ def multi_layer_activations(
     device = target_device(target)
     token_layout = target.token_layout
     chunks: dict[str, list[np.ndarray]] = {layer: [] for layer in layers}
+    with _model_lock(model):  # hooks and train/eval state belong to one caller at a time
+        _forward_all(target, model, layers, images, reduction, batch_size, device,
+                     token_layout, chunks)
+    return {layer: _concat(parts) for layer, parts in chunks.items()}
+
+
+def _model_lock(model: torch.nn.Module) -> threading.RLock:
+    """The lock of one model: threads sharing a model (a sweep, the dashboard) take turns."""
+    with _LOCKS_GUARD:
+        lock = _MODEL_LOCKS.get(model)
+        if lock is None:
+            lock = _MODEL_LOCKS[model] = threading.RLock()
+        return lock
+
+
+def _forward_all(target: Target, model: torch.nn.Module, layers: list[str], images: Images,
+                 reduction: str, batch_size: int, device: torch.device, token_layout: str,
+                 chunks: dict[str, list[np.ndarray]]) -> None:
     was_training = model.training
     model.eval()
     try:
@@ -213,7 +236,6 @@ def multi_layer_activations(
                     chunks[layer].append(reduced.float().cpu().numpy())
     finally:
         model.train(was_training)
-    return {layer: _concat(parts) for layer, parts in chunks.items()}
 
 
 def layer_activations(

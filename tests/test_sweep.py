@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 
 from line_core import engine
 from line_core.config import ExplainConfig
@@ -164,3 +165,31 @@ def test_a_sweep_killed_mid_way_resumes_without_redoing_finished_neurons(tmp_pat
         assert history.iterations_done == history.iterations_total
     assert len(list(runs.glob("planted-units-*"))) == 6  # no neuron got a second run folder
     assert "6/6 neurons explained" in out
+
+
+def test_threads_sharing_a_model_take_turns_in_the_forward():
+    from helpers_models import FixedConvNet, make_target
+
+    from line_core.probe import layer_activations
+
+    target = make_target(FixedConvNet(), size=8)
+    rng = np.random.default_rng(0)
+    batches = [torch.tensor(rng.random((6, 3, 8, 8)), dtype=torch.float32) for _ in range(4)]
+    expected = [layer_activations(target, "conv", b) for b in batches]
+    errors, results = [], {}
+
+    def work(index):
+        try:
+            for _ in range(25):
+                results[index] = layer_activations(target, "conv", batches[index])
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    for index, values in results.items():
+        np.testing.assert_array_equal(values, expected[index])
