@@ -4,14 +4,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench clean-venv
+.PHONY: demo prepare test test-fast lint bench clean-venv
 
 $(STAMP): pyproject.toml scripts/setup_env.sh
 	bash scripts/setup_env.sh
 	touch $(STAMP)
 
-## Start the dashboard on the embedded offline default (127.0.0.1:8501).
-demo: $(STAMP)
+## Fill the caches the first run waits on (models, embeddings, control activations, the
+## default unit's initial pool): minutes once, seconds after that (see `line prepare`).
+prepare: $(STAMP)
+	$(BIN)/line prepare
+
+## Prepare, then start the dashboard on the embedded offline default (127.0.0.1:8501).
+demo: prepare
 	$(BIN)/line dashboard --runs-dir runs --host 127.0.0.1 --port 8501
 
 ## Install everything and run the whole test suite (what CI runs).

@@ -19,13 +19,13 @@ def _stamp(run_dir: Path) -> tuple[int, int]:
     return (stat.st_mtime_ns, stat.st_size)
 
 
-@st.cache_resource(max_entries=128, show_spinner="Grouping concepts (MiniLM embeddings)…")
+@st.cache_resource(max_entries=128, show_spinner="Finding the unit's drivers…")
 def _poly(run_dir: str, stamp: tuple[int, int], knobs: tuple[float, float, float, float]) -> Any:
     from line_core.analysis import PolyConfig, polysemanticity
 
-    margin, min_auc, text_weight, threshold = knobs
+    margin, min_auc, min_strength, synonyms = knobs
     config = PolyConfig(
-        margin=margin, min_auc=min_auc, text_weight=text_weight, distance_threshold=threshold
+        margin=margin, min_auc=min_auc, min_strength=min_strength, synonym_similarity=synonyms
     )
     return polysemanticity(state.history(run_dir), config)
 
@@ -34,11 +34,11 @@ def poly_report(
     run_dir: Path,
     margin: float = 0.1,
     min_auc: float = 0.6,
-    text_weight: float = 0.8,
-    threshold: float = 0.62,
+    min_strength: float = 0.5,
+    synonyms: float = 0.8,
 ) -> Any:
     """The polysemanticity report of a run (recomputed only when the run changed)."""
-    return _poly(str(run_dir), _stamp(run_dir), (margin, min_auc, text_weight, threshold))
+    return _poly(str(run_dir), _stamp(run_dir), (margin, min_auc, min_strength, synonyms))
 
 
 @st.cache_resource(max_entries=32, show_spinner="Comparing the runs…")

@@ -47,12 +47,15 @@ def main() -> None:
         ],
         "Browse": [
             st.Page("views/runs.py", title="Runs", icon=":material/grid_view:"),
+            st.Page("views/unit.py", title="Unit", icon=":material/psychology:"),
             st.Page("views/neuron.py", title="Neuron", icon=":material/neurology:"),
             st.Page("views/compare.py", title="Compare", icon=":material/compare_arrows:"),
             st.Page("views/layers.py", title="Layer overview", icon=":material/table_rows:"),
+            st.Page("views/search.py", title="Search", icon=":material/search:"),
         ],
         "Analyse": [
             st.Page("views/polysemanticity.py", title="Polysemanticity", icon=":material/hub:"),
+            st.Page("views/evaluate.py", title="Evaluate", icon=":material/science:"),
             st.Page("views/export.py", title="Export", icon=":material/download:"),
         ],
     }

@@ -9,6 +9,9 @@ is loaded only after the user confirmed it (see :func:`is_code_spec`).
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ from line_core.errors import ConfigError
 
 #: Session-state key of the code specs this browser session confirmed ("Load").
 CONFIRMED_KEY = "confirmed_code_specs"
+LOG = logging.getLogger("line.dashboard")
 
 
 def registry_entries(kind: str) -> list[Any]:
@@ -155,3 +159,58 @@ def build_atlas(config: ExplainConfig, layer: str) -> int:
         config.model, layer, config.generator, images_per_concept=config.images_per_concept,
         seed=config.seed, reduction=config.reduction,
     )
+
+
+def layer_atlas(config: ExplainConfig, layer: str) -> Any:
+    """The layer's concept atlas as the config's generator renders it (opened, maybe empty)."""
+    _require_confirmed(config.model)
+    return _atlas(config.model, layer, config.generator, config.reduction)
+
+
+#: Sweeps this server started from the layer page: sweep folder -> its worker thread.
+_SWEEPS: dict[str, threading.Thread] = {}
+_SWEEP_ERRORS: dict[str, str] = {}
+
+
+def _run_sweep(sweep: Any) -> None:
+    """A sweep's worker thread: everything it does goes to the run store."""
+    folder = str(sweep.record.folder)
+    try:
+        sweep.run()
+    except Exception as exc:  # noqa: BLE001 - the page shows it; the runs record the rest
+        LOG.exception("the sweep in %s failed", folder)
+        _SWEEP_ERRORS[folder] = f"{type(exc).__name__}: {exc}"
+
+
+def start_sweep(config: ExplainConfig, units: Sequence[int], parallel: int = 8) -> Path:
+    """Explain ``units`` of the config's layer as one sweep in a worker thread; its folder.
+
+    The settings are checked here (a ConfigError says what is wrong before anything starts);
+    the thread only runs the sweep, which writes each unit's run to the run store like any run.
+    """
+    if not units:
+        raise ConfigError("select at least one unit to explain")
+    sweep = engine.sweep.plan_sweep(
+        config, ",".join(str(u) for u in units), parallel=max(1, min(parallel, len(units))),
+        target=target(config.model), generator=generator(config.generator),
+    )
+    folder = str(sweep.record.folder)
+    running = _SWEEPS.get(folder)
+    if running is not None and running.is_alive():
+        return Path(folder)
+    thread = threading.Thread(target=_run_sweep, args=(sweep,), name=f"sweep-{Path(folder).name}",
+                              daemon=True)
+    _SWEEPS[folder] = thread
+    _SWEEP_ERRORS.pop(folder, None)
+    thread.start()
+    return Path(folder)
+
+
+def sweeps_running() -> list[str]:
+    """Folders of the sweeps this server is running now."""
+    return [folder for folder, thread in _SWEEPS.items() if thread.is_alive()]
+
+
+def sweep_errors() -> dict[str, str]:
+    """Sweeps this server started that stopped with an error (folder -> one line)."""
+    return dict(_SWEEP_ERRORS)

@@ -14,6 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import charts, state
+from dashboard.provenance import ban_note
 from dashboard.scores import score_line
 from dashboard.theme import PLOTLY_CONFIG
 from dashboard.widgets import record_card, record_images, records_table
@@ -144,7 +145,8 @@ def metrics_row(hist: RunHistory, baseline: Baseline | None) -> None:
     )
     cols[3].metric("Iterations", f"{hist.iterations_done} / {hist.iterations_total}")
     cols[4].metric("Worked", seconds_text(hist.worked_seconds) if hist.completed else "—",
-                   help="time spent on completed iterations (pauses and restarts not counted)")
+                   help="time worked on completed iterations, summed over every session of the "
+                   "run (stop/resume); waiting for your review and later edits not counted")
 
 
 def latest_iteration(run_dir: Path, hist: RunHistory, baseline: Baseline | None) -> None:
@@ -177,8 +179,9 @@ def user_concepts(hist: RunHistory, baseline: Baseline | None) -> None:
         where = "in the pool" if normalise(record.concept) in pool else "not in the pool"
         if hist.is_banned(record.concept):
             where = "banned"
+        edited = f" · edited from `{record.original}`" if record.changed_by else ""
         st.caption(
-            f"`{record.concept}` · iteration {record.iteration} · {where} · "
+            f"`{record.concept}` · iteration {record.iteration}{edited} · {where} · "
             f"{score_line(record, baseline)}"
         )
 
@@ -233,6 +236,7 @@ def body(run_dir: Path, key: str) -> None:
         queued = ", ".join(describe_command(c) for c in hist.pending_commands)
         st.caption(f"Queued for the loop (applied between stages): {queued}")
     metrics_row(hist, baseline)
+    ban_note(hist)
     if not hist.records:
         return
     curve, acts = _figures(str(run_dir), state.stamps(run_dir))

@@ -58,31 +58,67 @@ def _confirm_code(spec: str, key: str) -> None:
     return None
 
 
-def _clamp_neuron(units: int, default: int) -> None:
-    value = st.session_state.get(NEURON_KEY)
-    if not isinstance(value, int):
+def _default_neuron(units: int, default: int) -> None:
+    """Put the default unit in the field when it holds none (never changes a chosen value)."""
+    if not isinstance(st.session_state.get(NEURON_KEY), int):
         st.session_state[NEURON_KEY] = min(max(default, 0), units - 1)
-    elif value >= units:
-        st.session_state[NEURON_KEY] = units - 1
+
+
+def unit_error(unit: object, layer: str, units: int) -> str | None:
+    """One line saying why ``unit`` is not a unit of ``layer`` (None when it is one)."""
+    text = str(unit).strip()
+    number = int(text) if text.lstrip("-").isdigit() else None
+    if number is not None and 0 <= number < units:
+        return None
+    if number is None:
+        return (f"Unit '{text}' is not a unit number: layer `{layer}` has {units:,} units, "
+                f"choose 0..{units - 1}.")
+    return (f"Unit {number} is out of range for layer `{layer}`, which has {units:,} units: "
+            f"choose 0..{units - 1}.")
+
+
+def _url_model(entries: list[Any]) -> None:
+    """Preselect ?model=.. from the URL once; one clear error when no model has that name.
+
+    A spec naming the user's own code lands in the "Other" box and still needs "Load".
+    """
+    model = st.query_params.get("model")
+    if model is None or st.session_state.get("_ex_url_model") == model:
+        return
+    st.session_state["_ex_url_model"] = model
+    plain = [e.name for e in entries if not e.takes_argument]
+    if model in plain:
+        st.session_state["ex_model"] = model
+    elif ":" in model:
+        st.session_state["ex_model"] = CUSTOM
+        st.session_state["ex_model_spec"] = model
+    else:
+        st.error(f"Model '{model}' is not a known model: choose one of {', '.join(plain)}, "
+                 "or type a spec under \"Other\".", icon=":material/error:")
 
 
 def _url_unit(layers: dict[str, int]) -> None:
-    """Preselect ?layer=..&unit=.. from the URL once; one clear error if out of range."""
+    """Preselect ?layer=..&unit=.. from the URL once; one clear error per bad value.
+
+    The unit is checked against the layer actually chosen (the URL's, else the selected one).
+    """
     layer, unit = st.query_params.get("layer"), st.query_params.get("unit")
-    marker = (layer, unit)
+    marker = (st.query_params.get("model"), layer, unit)
     if st.session_state.get("_ex_url_unit") == marker or (layer is None and unit is None):
         return
     st.session_state["_ex_url_unit"] = marker
     if layer is not None and layer not in layers:
-        st.error(f"Layer '{layer}' is not a readable layer of this model; pick one from the list.")
-        return
-    if layer is not None:
+        st.error(f"Layer '{layer}' is not a readable layer of this model: pick one from the "
+                 "Layer list.", icon=":material/error:")
+    elif layer is not None:
         st.session_state["ex_layer"] = layer
     if unit is None:
         return
-    units = layers[layer or st.session_state.get("ex_layer", next(iter(layers)))]
-    if not unit.isdigit() or int(unit) >= units:
-        st.error(f"Unit {unit} is out of range for this layer: choose 0..{units - 1}.")
+    chosen = st.session_state["ex_layer"]
+    problem = unit_error(unit, chosen, layers[chosen])
+    if problem:
+        st.error(f"{problem} The unit field keeps its value; nothing runs until you choose.",
+                 icon=":material/error:")
         return
     st.session_state[NEURON_KEY] = int(unit)
 
@@ -138,6 +174,7 @@ def setup_form() -> ExplainConfig | None:
     """Draw the setup widgets; returns the config they describe (None if incomplete)."""
     top = st.columns([3, 3, 2])
     with top[0]:
+        _url_model(backends.registry_entries("model"))
         model = _entry_picker(
             "model", "Model", DEFAULTS.model, "ex_model",
             "torchvision:resnet50 · my_pkg.models:build · checkpoint:/path/to/model.pt",
@@ -155,11 +192,11 @@ def setup_form() -> ExplainConfig | None:
         if target is not None:
             st.error(f"Model '{model}' has no readable layers; pick another model.")
         return None
-    _url_unit(layers)
     names = list(layers)
     if st.session_state.get("ex_layer") not in layers:
         default_layer = getattr(target, "default_layer", None)
         st.session_state["ex_layer"] = default_layer if default_layer in layers else names[-1]
+    _url_unit(layers)
     with top[1]:
         layer = st.selectbox(
             "Layer", names, key="ex_layer", format_func=lambda n: f"{n}  ({layers[n]} units)"
@@ -167,12 +204,17 @@ def setup_form() -> ExplainConfig | None:
     units = layers[layer]
     default_neuron = getattr(target, "default_neuron", None)
     default_neuron = default_neuron if layer == target.default_layer and default_neuron else 0
-    _clamp_neuron(units, default_neuron)
+    _default_neuron(units, default_neuron)
     with top[2]:
-        neuron = st.number_input(
-            f"Unit (0–{units - 1})", min_value=0, max_value=units - 1, step=1, key=NEURON_KEY
-        )
-        st.caption(f"{units} units in this layer")
+        # no bounds in the widget: a browser refuses an out-of-range number silently and keeps
+        # the previous one; here every value arrives and an out-of-range one is named below
+        neuron = st.number_input(f"Unit (0–{units - 1})", step=1, key=NEURON_KEY)
+        problem = unit_error(neuron, layer, units)
+        if problem:
+            st.error(f"{problem} Nothing runs until the unit is in range.",
+                     icon=":material/error:")
+        else:
+            st.caption(f"{units} units in this layer")
 
     row = st.columns([3, 3, 1, 1])
     with row[0]:
@@ -218,6 +260,8 @@ def setup_form() -> ExplainConfig | None:
         )
     if not generator or not proposer:
         st.info("Type a generator and a proposer spec to continue.", icon=":material/info:")
+        return None
+    if problem:
         return None
     return ExplainConfig(
         model=model, layer=layer, neuron=int(neuron), generator=generator, proposer=proposer,

@@ -51,7 +51,8 @@ def review_box(run_dir: Path, concept: str, iteration: int) -> None:
     with st.container(border=True):
         st.markdown(
             f":orange[**Review**] · iteration {iteration}: the proposer suggests "
-            f"**{concept}**. Accept it, or edit it first; it is scored once you accept."
+            f"**{concept}**. Accept it, or edit it first (an edit is recorded as yours, "
+            "with the proposal kept); it is scored once you accept."
         )
         with st.form(f"review_form_{iteration}", border=False):
             cols = st.columns([4, 1], vertical_alignment="bottom")

@@ -55,6 +55,7 @@ def source_label(source: str) -> str:
         Source.LEXICON: "lexicon",
         Source.LLM: "LLM",
         Source.USER: "you",
+        Source.PROBE: "probe (driver test)",
     }
     kind = source_kind(source)
     return names.get(kind, kind)

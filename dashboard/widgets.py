@@ -9,11 +9,12 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import state
+from dashboard.provenance import provenance_text, queued_bans, source_cell
 from dashboard.scores import beats_baseline, score_line
-from dashboard.theme import STATUS_BADGES, source_label
+from dashboard.theme import STATUS_BADGES
 from line_core.concepts import normalise
 from line_core.errors import RunStoreError
-from line_core.record import Ban, Baseline, RunHistory, ScoredRecord
+from line_core.record import Baseline, RunHistory, ScoredRecord
 
 PAGE_FILES = {
     "explore": "views/explore.py",
@@ -23,6 +24,8 @@ PAGE_FILES = {
     "layers": "views/layers.py",
     "poly": "views/polysemanticity.py",
     "export": "views/export.py",
+    "unit": "views/unit.py",
+    "search": "views/search.py",
 }
 
 
@@ -89,18 +92,13 @@ def struck(text: str) -> str:
     return "".join(ch + "\u0336" for ch in text)
 
 
-def queued_bans(hist: RunHistory) -> set[str]:
-    """Normalised concepts whose ban is posted but not applied yet."""
-    return {normalise(c.concept) for c in hist.pending_commands if isinstance(c, Ban)}
-
-
 def mark(hist: RunHistory | None, concept: str) -> str:
     """What a table says about a concept: 'banned', 'ban queued', 'label' or ''."""
     if hist is None:
         return ""
     if hist.is_banned(concept):
         return "banned"
-    if normalise(concept) in queued_bans(hist):
+    if normalise(concept) in {normalise(c) for c in queued_bans(hist)}:
         return "ban queued"
     return "label" if normalise(concept) == normalise(hist.label) else ""
 
@@ -123,7 +121,7 @@ def record_card(
     else:
         name = f"`{record.concept}`"
     st.markdown(f"**{heading}** &nbsp; {name}{badges}")
-    st.caption(f"proposed by {source_label(record.source)} · {score_line(record, baseline)}")
+    st.caption(f"{provenance_text(record)} · {score_line(record, baseline)}")
     if record.reasoning and record.reasoning not in INITIAL_SOURCES:
         st.markdown(f"> {record.reasoning}")
     record_images(run_dir, record, width=width)
@@ -148,7 +146,7 @@ def records_frame(
         rows.append({
             "concept": struck(r.concept) if note == "banned" else r.concept,
             "status": note,
-            "source": source_label(r.source),
+            "source": source_cell(r),
             "AUC": round(r.auc, 4),
             "90% CI": f"[{r.auc_low:.2f}, {r.auc_high:.2f}]",
             "MAD": round(r.mad, 2),

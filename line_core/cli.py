@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from line_core.commands import atlas as atlas_command
+from line_core.commands import poly as poly_command
+from line_core.commands import prepare as prepare_command
 from line_core.commands import sweep as sweep_command
 from line_core.commands.common import add_run_options, config_from, interrupt_on_sigterm
 from line_core.config import (
@@ -76,12 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
                                "it (repeat for several methods)")
     evaluate.add_argument("--images", type=int, default=50, help="fresh images per label")
     evaluate.add_argument("--control", default="generator", help="'generator' or an image folder")
+    evaluate.add_argument("--natural-control", default=None, metavar="FOLDER",
+                          help="also score against this folder of natural images (the CoSy "
+                               "regime) and flag labels that collapse under the generator's")
     evaluate.add_argument("--generator", default=DEFAULT_GENERATOR)
     evaluate.add_argument("--out", default=None, help="default: evaluations/MODEL-LAYER")
     evaluate.add_argument("--force", action="store_true", help="replace another evaluation there")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
     atlas_command.add_parser(sub)
+    poly_command.add_parser(sub)
+    prepare_command.add_parser(sub)
 
     dashboard = sub.add_parser("dashboard", help="start the dashboard (127.0.0.1 by default)")
     dashboard.add_argument("--runs-dir", default="runs")
@@ -297,8 +304,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from line_core.engine.evaluate import evaluate
 
     result = evaluate(args.model, args.layer, args.labels, n_images=args.images,
-                      control=args.control, generator=args.generator, out_dir=args.out,
-                      force=args.force, progress=sys.stderr.isatty() and not args.json)
+                      control=args.control, natural_control=args.natural_control,
+                      generator=args.generator, out_dir=args.out, force=args.force,
+                      progress=sys.stderr.isatty() and not args.json)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(json.dumps(result.to_json(), allow_nan=False) if args.json else result.text())
@@ -324,6 +332,8 @@ COMMANDS = {
     "evaluate": cmd_evaluate,
     "dashboard": cmd_dashboard,
     "atlas": atlas_command.run,
+    "poly": poly_command.run,
+    "prepare": prepare_command.run,
     "explain-layer": sweep_command.run,
 }
 

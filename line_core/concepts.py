@@ -80,6 +80,7 @@ class Source:
     LLM = "llm"
     LEXICON = "lexicon"
     USER = "user"  #: typed, injected or edited by the researcher
+    PROBE = "probe"  #: a driver-separating test the loop made (an attribute dropped/swapped)
     SUMMARY_PREFIX = "summary-"
 
     @staticmethod

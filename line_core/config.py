@@ -9,6 +9,8 @@ DEFAULT_MODEL = "efficientnet_lite0"
 DEFAULT_GENERATOR = "procedural"
 #: Chosen by benchmarks/offline_loop.py (planted-neuron recovery); see the README.
 DEFAULT_PROPOSER = "lexicon"
+#: Share of the proposal iterations the loop spends on driver-separating probes (README).
+DEFAULT_PROBE_SHARE = 0.3
 
 
 #: (lowest, highest, why) of every count a user sets; checked before anything is written.
@@ -38,6 +40,8 @@ class ExplainConfig:
     seed: int = 42
     reduction: str = "auto"
     summary: bool = True
+    #: Share of the K proposal iterations spent on probes (inside K, not added to it).
+    probe_share: float = DEFAULT_PROBE_SHARE
     atlas: bool = True  #: measure through the layer's concept atlas (False: --no-atlas)
     review: bool = False
     runs_dir: str = "runs"

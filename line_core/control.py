@@ -11,6 +11,9 @@ Two kinds, chosen by a spec string:
 
 Activations of the whole layer are cached on disk per (model, layer, control, read-out), so every
 neuron of a layer shares one forward pass over the control images.
+
+:func:`write_photo_crops` writes a tiny folder of natural photo crops (the photos that ship
+inside scikit-image and scikit-learn): an offline stand-in for a natural control folder.
 """
 
 from __future__ import annotations
@@ -267,3 +270,74 @@ def load_control(
                                  atlas=atlas)
     with torch.inference_mode():
         return folder_control(target, layer, spec, reduction=reduction, progress=progress)
+
+
+#: ``skimage.data`` photographs (no drawings, logos or synthetic test patterns).
+SKIMAGE_PHOTOS = (
+    "astronaut", "coffee", "chelsea", "rocket", "camera", "coins", "moon", "grass", "gravel",
+    "brick", "hubble_deep_field", "clock",
+)  # fmt: skip
+SKLEARN_PHOTOS = ("china.jpg", "flower.jpg")
+#: A crop's side, as a share of the photo's shorter side.
+CROP_SHARE = (0.35, 0.9)
+
+
+def packaged_photos() -> list[tuple[str, Image.Image]]:
+    """(name, RGB image) of every photo shipped in a package that loads here, in fixed order.
+
+    scikit-image is a dev dependency: without it only scikit-learn's two photos remain.
+    """
+    photos: list[tuple[str, Image.Image]] = []
+    try:
+        from skimage import data
+    except ImportError:
+        data = None
+    for name in SKIMAGE_PHOTOS if data is not None else ():
+        try:
+            pixels = getattr(data, name)()
+        except Exception:  # noqa: BLE001 - a photo that needs a download is left out
+            continue
+        photos.append((name, Image.fromarray(np.asarray(pixels)).convert("RGB")))
+    from sklearn.datasets import load_sample_image
+
+    for name in SKLEARN_PHOTOS:
+        photos.append((Path(name).stem, Image.fromarray(load_sample_image(name)).convert("RGB")))
+    return photos
+
+
+def photo_crops(count: int = 60, size: int = 224, seed: int = 0) -> list[Image.Image]:
+    """``count`` square crops of the packaged photos, ``size`` pixels a side, seeded.
+
+    Crop ``i`` comes from photo ``i % n``: a random square of 35-90 % of its shorter side at a
+    random place, mirrored left-right with probability one half, resized to ``size``.
+    """
+    if count < 1 or size < 8:
+        raise ValueError("photo_crops needs count >= 1 and size >= 8")
+    photos = packaged_photos()
+    rng = np.random.default_rng(seed)
+    crops = []
+    for index in range(count):
+        _, photo = photos[index % len(photos)]
+        width, height = photo.size
+        side = int(min(width, height) * rng.uniform(*CROP_SHARE))
+        left = int(rng.integers(0, width - side + 1))
+        top = int(rng.integers(0, height - side + 1))
+        crop = photo.crop((left, top, left + side, top + side))
+        if rng.random() < 0.5:
+            crop = crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        crops.append(crop.resize((size, size), Image.Resampling.BICUBIC))
+    return crops
+
+
+def write_photo_crops(folder: Path | str, count: int = 60, size: int = 224, seed: int = 0) -> Path:
+    """Write :func:`photo_crops` as ``photo_000.png`` ... into ``folder``; returns the folder.
+
+    A tiny stand-in for a real validation split (a dozen packaged photos, cropped and
+    mirrored): enough to exercise the natural-image control regime offline, far too few and
+    too alike to stand for ImageNet val in a reported result.
+    """
+    out = Path(folder).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    for index, crop in enumerate(photo_crops(count, size, seed)):
+        crop.save(out / f"photo_{index:03d}.png")
+    return out

@@ -354,9 +354,16 @@ def _readme(data: RunData, backend: str, preset: Preset) -> str:
     return (
         f"LINE export of {data.run_dir.name}\n"
         f"label: {report.best_concept} (AUC {report.best_auc:.3f})\n"
-        f"meanings above threshold {report.threshold:.3f}: {report.n_groups}; "
-        f"polysemanticity {report.score:.2f}\n"
-        f"polysemanticity: {report.definition}\n"
+        f"verdict: {report.verdict}; {report.n_groups} driver group(s); "
+        f"polysemanticity {report.score:.2f}; {report.n_probes} probe concept(s)\n"
+        f"formula: {report.formula or '-'} (soft IoU {report.formula_iou:.2f})\n"
+        + "".join(
+            f"group {g.index}: {g.term}; best {g.best_concept} (AUC {g.best_auc:.3f} "
+            f"[{g.best_auc_low:.2f}, {g.best_auc_high:.2f}], strength {g.strength:.2f})\n"
+            + "".join(f"  test: {t.text}\n" for t in g.tests)
+            for g in report.groups
+        )
+        + f"polysemanticity: {report.definition}\n"
         f"figures: {backend} renderer, preset {preset.name} ({preset.width_in} in wide)\n"
         "run/ manifest, events and history; figures/; tables/ (CSV, LaTeX booktabs); "
         "images/ (top concepts, most activating first); analysis.json\n"

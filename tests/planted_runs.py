@@ -57,7 +57,8 @@ def make_run(
     """
     unit, script = SCHEDULES[kind]
     config = ExplainConfig(model="planted", layer="units", neuron=unit, control=control,
-                           control_size=40, iterations=len(script) - 1, runs_dir=str(root))
+                           control_size=40, iterations=len(script) - 1, runs_dir=str(root),
+                           probe_share=0.0)  # the script alone decides what is tried
     started = engine.start(config, proposer=ScriptedProposer(script))
     store = started.explainer.store
     if inject:

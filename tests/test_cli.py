@@ -89,3 +89,20 @@ def test_explain_planted_json_then_show(tmp_path):
     assert data["status"] == "finished"
     assert data["label"] == summary["label"]
     assert data["iterations_completed"] == 4  # initial pool, 2 iterations, summary
+
+
+def test_poly_prints_groups_and_json(planted_runs):
+    run_dir = planted_runs["or"]
+    text = line("poly", str(run_dir))
+    assert text.returncode == 0, text.stderr
+    assert "verdict:" in text.stdout and "group 1:" in text.stdout
+    result = line("poly", str(run_dir), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["groups"] and all(isinstance(g["concepts"], list) for g in data["groups"])
+    assert {"formula", "verdict", "score"} <= set(data)
+
+
+def test_poly_bad_run_dir_is_one_line(tmp_path):
+    result = line("poly", str(tmp_path / "missing"))
+    _assert_one_line_error(result, "missing")

@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
+from dashboard_server import assert_no_view_error, dashboard_server
 from test_dashboard_browser import (
     CHROMIUM_ARGS,
-    ROOT,
     SHOTS,
     VIEWPORT,
-    _free_port,
     assert_no_error,
     main_text,
     settle,
@@ -44,25 +40,9 @@ def test_the_setup_shows_builds_and_uses_the_layers_atlas(tmp_path, chromium_pat
     monkeypatch.setenv("LINE_ATLAS_DIR", str(atlases))
     runs = tmp_path / "runs"
     runs.mkdir()
-    port = _free_port()
-    log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - closed below
-    server = subprocess.Popen(
-        [sys.executable, "-m", "line_core.cli", "dashboard", "--runs-dir", str(runs),
-         "--port", str(port)],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        env={**os.environ},
-    )
-    base = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "server.log"
     SHOTS.mkdir(parents=True, exist_ok=True)
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                assert time.time() < deadline and server.poll() is None, "no server"
-                time.sleep(0.3)
+    with dashboard_server(runs, log_path) as base:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium_path,
                                                  args=CHROMIUM_ARGS)
@@ -98,11 +78,7 @@ def test_the_setup_shows_builds_and_uses_the_layers_atlas(tmp_path, chromium_pat
             assert "Building" not in text and "60 concepts" in text.replace(",", "")
             shot(tab, "atlas-built")
             browser.close()
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=20)
-        log.close()
-    assert str(ROOT / "dashboard") not in (tmp_path / "server.log").read_text()
+    assert_no_view_error(log_path)
 
 
 def _default_layer() -> str:

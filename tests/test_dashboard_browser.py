@@ -7,21 +7,15 @@ SVG downloads). Every view is screenshotted to ``artifacts/screenshots/`` for a 
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from dashboard_server import assert_no_view_error, dashboard_server
 from test_dashboard_fixture_runs import copy_runs, pristine_runs
 
 from line_core import engine
-from line_core.record import list_runs
 from line_core.record.events import PoolUpdated
 from line_core.record.store import RunStore
 
@@ -36,47 +30,15 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1440, "height": 2000}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     """A Streamlit server on 127.0.0.1 with three finished fixture runs in its runs folder."""
     runs = tmp_path_factory.mktemp("browser") / "runs"
     copy_runs(pristine_runs(tmp_path_factory), runs)
-    port = _free_port()
-    log = open(runs.parent / "server.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(  # the way users start it: `line dashboard`, from elsewhere
-        [sys.executable, "-m", "line_core.cli", "dashboard", "--runs-dir", str(runs),
-         "--port", str(port)],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                if time.time() > deadline or process.poll() is not None:
-                    raise RuntimeError("the Streamlit server did not start") from None
-                time.sleep(0.3)
+    log_path = runs.parent / "server.log"
+    with dashboard_server(runs, log_path) as base:
         yield base, runs
-    finally:
-        for run_dir in list_runs(runs):
-            writer = engine.status(run_dir).writer
-            if writer is not None and writer.pid:
-                os.kill(writer.pid, signal.SIGTERM)
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
-        log.close()
-        # no exception escaped a view (kaleido's browser driver may log its own noise)
-        server_log = (runs.parent / "server.log").read_text()
-        assert str(ROOT / "dashboard") not in server_log, server_log[-3000:]
+    assert_no_view_error(log_path)
 
 
 @pytest.fixture(scope="module")

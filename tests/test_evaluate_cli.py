@@ -60,6 +60,8 @@ def files(tmp_path) -> dict[str, Path]:
         ("good", ["--images", "1"], ["--images", "2 and 1000"]),
         ("good", ["--images", "1001"], ["--images"]),
         ("good", ["--control", "/no/such/folder"], ["/no/such/folder"]),
+        ("good", ["--natural-control", "/no/such/folder"], ["--natural-control", "/no/such"]),
+        ("good", ["--natural-control", "generator"], ["--natural-control"]),
         ("good", ["--generator", "nope"], ["unknown generator"]),
     ],
 )
@@ -120,6 +122,31 @@ def test_json_is_one_object_with_methods_and_tests(capsys, tmp_path, files):
     assert (auc["method_a"], auc["method_b"], auc["n"]) == ("CLIP-Dissect", "INVERT", 3)
     assert auc["test"] in ("paired t-test", "Wilcoxon signed-rank") and 0 < auc["p"] <= 1
     assert auc["p_holm"] == pytest.approx(auc["p"])
+
+
+def test_natural_control_adds_a_regime_to_the_json_and_the_table(capsys, tmp_path, files):
+    from line_core.control import write_photo_crops
+
+    photos = write_photo_crops(tmp_path / "photos", count=12, size=64)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = run(capsys, "--labels", str(files["good"]), "--natural-control", str(empty),
+                       "--out", str(tmp_path / "bad"))
+    assert_one_line_error(code, err, "--natural-control", "0 readable images")
+    assert not (tmp_path / "bad").exists()
+    args = ["--labels", str(files["good"]), "--images", "3", "--natural-control", str(photos),
+            "--out", str(tmp_path / "out")]
+    code, stdout, _ = run(capsys, *args, "--json")
+    assert code == 0
+    data = json.loads(stdout)
+    assert data["controls"] == ["generator", "natural"]
+    assert [(m["name"], m["control"]) for m in data["methods"]] == [
+        ("CLIP-Dissect", "generator"), ("CLIP-Dissect", "natural")]
+    assert isinstance(data["collapsed"], list)
+    rows = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert rows.groupby("control").size().to_dict() == {"generator": 3, "natural": 3}
+    code, stdout, _ = run(capsys, *args)  # the same evaluation again: the text report
+    assert code == 0 and "control: natural images" in stdout and "collapsed under" in stdout
 
 
 # -- through a real subprocess (slow: a fresh interpreter per call) ----------------------------

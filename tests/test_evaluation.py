@@ -328,13 +328,20 @@ METHOD_B = {0: "Red", 1: "green", 2: "blue", 5: "vertical stripes", 8: "checkerb
             9: "polka dots"}
 
 
+def label_csvs(root: Path, a: dict[int, str], b: dict[int, str]) -> tuple[Path, Path]:
+    """Two methods' labels of the planted units: CLIP-Dissect's format and INVERT's."""
+    return (
+        write(root / "CLIP-Dissect" / "planted-units.csv", "layer,unit,description\n" + "".join(
+            f"units,{u},{label}\n" for u, label in a.items())),
+        write(root / "INVERT" / "planted-units.csv", "neuron,concept\n" + "".join(
+            f"{u},{label}\n" for u, label in b.items())),
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def evaluated(tmp_path_factory):
     root = tmp_path_factory.mktemp("evaluate")
-    a = write(root / "CLIP-Dissect" / "planted-units.csv", "layer,unit,description\n" + "".join(
-        f"units,{u},{label}\n" for u, label in METHOD_A.items()))
-    b = write(root / "INVERT" / "planted-units.csv", "neuron,concept\n" + "".join(
-        f"{u},{label}\n" for u, label in METHOD_B.items()))
+    a, b = label_csvs(root, METHOD_A, METHOD_B)
     generator = CountingGenerator()
     target = choices.target("planted")
     result = evaluate("planted", "units", [str(a), str(b)], n_images=N_IMAGES,
@@ -398,9 +405,9 @@ def test_files_and_json(evaluated):
     out = result.out_dir
     assert sorted(p.name for p in out.iterdir()) == sorted(RESULT_FILES)
     csv = pd.read_csv(out / "results.csv")
-    assert list(csv.columns[:10]) == ["method", "layer", "unit", "label", "auc", "mad",
-                                      "u_statistic", "p_value", "n_images", "n_control"]
-    assert len(csv) == 12
+    assert list(csv.columns[:11]) == ["method", "control", "layer", "unit", "label", "auc",
+                                      "mad", "u_statistic", "p_value", "n_images", "n_control"]
+    assert len(csv) == 12 and set(csv["control"]) == {"generator"} and not csv["collapsed"].any()
     parquet = pd.read_parquet(out / "results.parquet")
     assert parquet["auc"].tolist() == pytest.approx(csv["auc"].tolist())
     manifest = json.loads((out / MANIFEST_NAME).read_text())

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from line_core import engine
-from line_core.config import ExplainConfig
+from line_core.config import DEFAULT_PROBE_SHARE, ExplainConfig
+from line_core.engine.probes import probe_quota
 from line_core.record import Ban, Inject, list_runs, load_history
 from line_core.record.events import ConceptScored, IterationDone, PoolUpdated, RunFinished
 from line_core.record.history import build_history
@@ -177,8 +178,14 @@ def test_sigkill_mid_run_then_resume(tmp_path):
     per_iteration = {}
     for r in history.records:
         if r.iteration > 0:
-            per_iteration[r.iteration] = per_iteration.get(r.iteration, 0) + 1
-    assert all(n == 1 for n in per_iteration.values())  # no iteration duplicated
+            per_iteration.setdefault(r.iteration, []).append(r)
+    for records in per_iteration.values():  # no iteration duplicated
+        concepts = [r.concept for r in records]
+        assert len(concepts) == len(set(concepts))
+        # a proposal iteration scores one concept; a probe iteration a batch, all probes
+        assert len(records) == 1 or all(r.source == "probe" for r in records)
+    probe_iterations = {r.iteration for r in history.records if r.source == "probe"}
+    assert len(probe_iterations) == probe_quota(8, DEFAULT_PROBE_SHARE)  # kept across the kill
     assert Path(json.loads(resumed.stdout.splitlines()[-1])["run_dir"]) == run_dir
 
 
@@ -202,7 +209,8 @@ def test_default_unit_responds_to_what_the_renderer_draws(tmp_path):
 def test_real_offline_stack_with_each_shipped_llm(tmp_path, proposer):
     """EfficientNet-Lite0 (real weights) + procedural renderer + a shipped LLM, 2 iterations."""
     explainer = new_run(
-        ExplainConfig(proposer=proposer, iterations=2, runs_dir=str(tmp_path), control_size=40)
+        ExplainConfig(proposer=proposer, iterations=2, runs_dir=str(tmp_path), control_size=40,
+                      probe_share=0.0)  # every iteration asks the LLM
     )
     events = list(explainer.run())
     assert isinstance(events[-1], RunFinished)

@@ -86,8 +86,9 @@ def planted(runs: Path, neuron: int = 0, iterations: int = 2) -> list[str]:
 
 def test_two_writers_one_lock(tmp_path: Path) -> None:
     """Two resumes of one run at once: one works, the other is one line naming the holder."""
+    # long enough that the first resume cannot finish before the second one starts
     started = engine.start(ExplainConfig(model="planted", layer="units", neuron=3,
-                                         iterations=3, control_size=40,
+                                         iterations=12, control_size=40,
                                          runs_dir=str(tmp_path)))
     run_dir = started.run_dir
     started.explainer.store.lock.release()  # as the dashboard does before its worker starts
@@ -104,7 +105,7 @@ def test_two_writers_one_lock(tmp_path: Path) -> None:
     assert "being written by pid" in loser and len(loser.strip().splitlines()) == 1
     history = load_history(run_dir)
     done = [d.iteration for d in history.completed]
-    assert done == sorted(set(done)) == list(range(5))  # no iteration twice
+    assert done == sorted(set(done)) == list(range(14))  # no iteration twice
     assert history.status == "finished"
 
 
@@ -136,7 +137,8 @@ def test_a_model_failing_mid_run_records_run_failed(tmp_path: Path, models: Path
     runs = tmp_path / "runs"
     result = line("explain", "--model", f"{models / 'stress_models.py'}:fails_on_five_images",
                   "--layer", "2", "--neuron", "1", "--iterations", "2", "--runs-dir", str(runs),
-                  "--control-size", "40", env={"LINE_CACHE_DIR": str(tmp_path / "cache")})
+                  "--control-size", "40", "--probe-share", "0",  # proposals: 5-image batches
+                  env={"LINE_CACHE_DIR": str(tmp_path / "cache")})
     one_line_error(result, "failed in its forward pass", "CUDA out of memory")
     [run_dir] = list_runs(runs)
     history = load_history(run_dir)

@@ -18,6 +18,12 @@ from line_core.config import ExplainConfig
 from line_core.errors import RunStoreError
 from line_core.record import Accept, RunHistory, RunStatus, Stop
 
+#: Measured by tests/test_first_minute_browser.py on 2 CPU cores (artifacts/first_minute.json).
+FIRST_ITERATION_TEXT = (
+    "iteration 1 shows about 30 s later (20–40 s on 2 CPU cores) once `make demo` "
+    "(`line prepare`) has prepared the caches; without them the first run takes 1–2 minutes to "
+    "get there (it renders and caches what every later run reuses)."
+)
 RUN_KEY = "ex_run"
 CHECK_KEY = "ex_check"
 RECENT = 8
@@ -176,8 +182,8 @@ def render() -> None:
             st.info(
                 "New here? The setup below is the embedded offline default: EfficientNet-Lite0, "
                 "procedural renderer, lexicon proposer, a unit known to respond to simple "
-                "patterns. Press **Start run** and watch the first iterations arrive in under a "
-                "minute.", icon=":material/waving_hand:",
+                f"patterns. Press **Start run**: {FIRST_ITERATION_TEXT}",
+                icon=":material/waving_hand:",
             )
         setup_panel(expanded=True)
         recent_runs()

@@ -10,10 +10,11 @@ import json
 
 import streamlit as st
 
-from dashboard import backends, state
+from dashboard import backends, state, units
 from dashboard.errors import guard
 from dashboard.exemplars import top_exemplars
 from dashboard.export_panel import export_buttons
+from dashboard.provenance import ban_note
 from dashboard.scores import score_line
 from dashboard.steer import steer_panel
 from dashboard.widgets import (
@@ -74,6 +75,8 @@ def header(summary: state.RunSummary, baseline_text: str) -> None:
 def actions_row(summary: state.RunSummary) -> None:
     """Links to the other views of this run, share, re-run and export."""
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        page_link("unit", "Unit page (every run)", ":material/psychology:",
+                  model=summary.model, layer=summary.layer, unit=summary.neuron)
         page_link("explore", "Watch / steer live", ":material/play_circle:", run=summary.key)
         page_link("poly", "Polysemanticity", ":material/hub:", run=summary.key)
         page_link("compare", "Compare", ":material/compare_arrows:", a=summary.key)
@@ -122,6 +125,7 @@ def render() -> None:
         return
     st.query_params["layer"] = summary.layer
     st.query_params["unit"] = str(summary.neuron)
+    units.watch([summary.run_dir], key="nr_watch")  # follow the run while it is going
     hist = state.history(summary.run_dir)
     baseline = hist.baseline()
     header(summary, f"{baseline.mean:.3f}" if baseline else "—")
@@ -133,9 +137,7 @@ def render() -> None:
         best = sorted(best, key=lambda r: r.rank_key, reverse=True)[:5]
         if not best:
             st.caption("Nothing scored yet.")
-        if hist.banned:
-            st.caption("Banned by you (never the label): "
-                       + ", ".join(f"~~{c}~~" for c in sorted(hist.banned)))
+        ban_note(hist)
         grid = st.columns(2)
         for rank, record in enumerate(best, start=1):
             with grid[(rank - 1) % 2], st.container(border=True):

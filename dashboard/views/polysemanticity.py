@@ -1,4 +1,4 @@
-"""Polysemanticity: how many distinct meanings drive the unit, with their images."""
+"""Polysemanticity: which drivers make the unit fire, with the evidence that tells them apart."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from dashboard.widgets import image_strip, page_link, run_picker
 GROUP_IMAGES = 8
 FORMULA = (
     r"\text{polysemanticity} = e^{H},\quad H = -\sum_g p_g \ln p_g,\quad "
-    r"p_g = \frac{\mathrm{AUC}_g - 0.5}{\sum_h (\mathrm{AUC}_h - 0.5)}"
+    r"p_g = \frac{\mathrm{strength}_g}{\sum_h \mathrm{strength}_h}"
 )
 
 
@@ -25,15 +25,60 @@ def knobs() -> tuple[float, float, float, float]:
     """The analysis settings (defaults are the analysis module's)."""
     with st.expander("Settings", icon=":material/tune:"):
         cols = st.columns(4)
-        margin = cols[0].slider("Margin below the best", 0.0, 0.3, 0.1, 0.01, key="po_margin",
-                                help="a concept is high-scoring if AUC ≥ best − margin …")
-        min_auc = cols[1].slider("Minimum AUC", 0.5, 0.95, 0.6, 0.01, key="po_min_auc",
-                                 help="… and AUC ≥ this floor")
-        weight = cols[2].slider("Text weight", 0.0, 1.0, 0.8, 0.05, key="po_weight",
-                                help="share of text distance vs activation-distribution distance")
-        threshold = cols[3].slider("Grouping threshold", 0.3, 0.9, 0.62, 0.01,
-                                   key="po_threshold", help="merge concepts closer than this")
-    return margin, min_auc, weight, threshold
+        margin = cols[0].slider(
+            "Margin below the best",
+            0.0,
+            0.3,
+            0.1,
+            0.01,
+            key="po_margin",
+            help="a concept drives a group if AUC ≥ best − margin …",
+        )
+        min_auc = cols[1].slider(
+            "Minimum AUC", 0.5, 0.95, 0.6, 0.01, key="po_min_auc", help="… and AUC ≥ this floor …"
+        )
+        strength = cols[2].slider(
+            "Minimum strength",
+            0.1,
+            0.9,
+            0.5,
+            0.05,
+            key="po_strength",
+            help="… and its rise above the control is at least this "
+            "share of the strongest concept's (weaker ones are not "
+            "drivers)",
+        )
+        synonyms = cols[3].slider(
+            "Synonym similarity",
+            0.5,
+            1.01,
+            0.8,
+            0.01,
+            key="po_synonyms",
+            help="merge two groups whose best concepts "
+            "are this similar in words (MiniLM); above 1: never",
+        )
+    return margin, min_auc, strength, synonyms
+
+
+def _group(summary: object, group: object) -> None:
+    with st.container(border=True):
+        st.markdown(
+            f"**Group {group.index}** · `{group.term}` · best `{group.best_concept}` "
+            f"(AUC {group.best_auc:.3f} [{group.best_auc_low:.2f}, {group.best_auc_high:.2f}], "
+            f"strength {group.strength:.2f})"
+        )
+        for test in group.tests:
+            tag = " *(probe)*" if test.probe else ""
+            st.markdown(f"- {test.text}{tag}")
+        st.caption(", ".join(group.concepts))
+        images = group.images[:GROUP_IMAGES]
+        image_strip(
+            summary.run_dir,
+            [g.path for g in images],
+            [_caption(g.concept, g.activation) for g in images],
+            width=84,
+        )
 
 
 def render() -> None:
@@ -46,49 +91,55 @@ def render() -> None:
         st.title("Polysemanticity", anchor=False)
     if summary is None:
         return
-    margin, min_auc, weight, threshold = knobs()
-    report = analysis.poly_report(summary.run_dir, margin, min_auc, weight, threshold)
+    report = analysis.poly_report(summary.run_dir, *knobs())
     if report.best_concept is None:
         st.info("Nothing scored yet in this run.", icon=":material/info:")
         return
+    st.subheader(f"Verdict: {report.verdict}", anchor=False)
     cols = st.columns([1.4, 1, 1, 2.6])
-    cols[0].metric("Polysemanticity score", f"{report.score:.2f}",
-                   help="effective number of meanings; 1 = monosemantic")
-    cols[1].metric("Distinct meanings", report.n_groups)
-    cols[2].metric("Threshold AUC", f"{report.threshold:.2f}",
-                   help=f"{len(report.high_concepts)} concepts at or above it")
+    cols[0].metric(
+        "Polysemanticity score",
+        f"{report.score:.2f}",
+        help="effective number of drivers, weighted by strength; 1 = one driver",
+    )
+    cols[1].metric("Distinct drivers", report.n_groups)
+    cols[2].metric(
+        "Probe concepts",
+        report.n_probes,
+        help="driver-separating tests the loop ran (source 'probe')",
+    )
     with cols[3]:
         st.markdown(f"**{summary.title}** · label `{summary.label}`")
-        page_link("neuron", "Neuron page", ":material/neurology:", run=summary.key,
-                  layer=summary.layer, unit=summary.neuron)
-    with st.container(border=True):
-        st.markdown("**Definition**")
-        st.latex(FORMULA)
-        st.caption(f"{report.definition}.")
-    left, right = st.columns([3, 2], gap="medium")
+        st.markdown(f"Formula: `{report.formula or '-'}` (soft IoU {report.formula_iou:.2f})")
+        page_link(
+            "neuron",
+            "Neuron page",
+            ":material/neurology:",
+            run=summary.key,
+            layer=summary.layer,
+            unit=summary.neuron,
+        )
+    left, right = st.columns([2, 3], gap="medium")
+    with right:
+        st.markdown("**Drivers** · each with the tests that separate it from the others")
+        for group in report.groups:
+            _group(summary, group)
+        if report.mixed:
+            st.caption("Mixed (satisfy several groups, joined none): " + ", ".join(report.mixed))
     with left:
         st.markdown("**Tried concepts** · 2-D PCA of their MiniLM text embeddings")
-        st.plotly_chart(charts.concept_map(report.points, report.threshold), key="po_map",
-                        config=PLOTLY_CONFIG)
-        st.caption(
-            "Large labelled symbols: high-scoring concepts, one symbol per group; dots: the "
-            "rest. Colour: AUC (darker is higher). Nearby points have similar words (MiniLM), "
-            "not necessarily similar images."
+        st.plotly_chart(
+            charts.concept_map(report.points, report.threshold), key="po_map", config=PLOTLY_CONFIG
         )
-    with right:
-        st.markdown("**Groups**")
-        for group in report.groups:
-            with st.container(border=True):
-                st.markdown(
-                    f"**Group {group.index}** · best `{group.best_concept}` "
-                    f"(AUC {group.best_auc:.3f}) · share {group.share:.0%}"
-                )
-                st.caption(", ".join(group.concepts))
-                images = group.images[:GROUP_IMAGES]
-                image_strip(
-                    summary.run_dir, [g.path for g in images],
-                    [_caption(g.concept, g.activation) for g in images], width=84,
-                )
+        st.caption(
+            "Large labelled symbols: concepts that drive a group, one symbol per group; dots: "
+            "the rest. Colour: AUC. Nearby points have similar words, not necessarily the same "
+            "driver: the groups come from the attribute formula, not from this map."
+        )
+        with st.container(border=True):
+            st.markdown("**Definition**")
+            st.latex(FORMULA)
+            st.caption(f"{report.definition}.")
 
 
 with guard("show the polysemanticity analysis"):

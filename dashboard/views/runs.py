@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard import state
 from dashboard.errors import guard
 from dashboard.widgets import image_strip, page_link, status_badge
+from line_core.analysis.units import run_date
 
 COLUMNS = 4
 SORTS = {
@@ -29,12 +30,17 @@ def card(summary: state.RunSummary) -> None:
         )
         base = f" · baseline {summary.baseline:.2f}" if summary.baseline is not None else ""
         st.caption(f"unit {summary.neuron} · {score}{base} · {summary.proposer}")
-        status_badge(summary.status)
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            status_badge(summary.status)
+            st.caption(f":material/calendar_today: {run_date(summary.created)}")
         image_strip(summary.run_dir, summary.images, width=58, limit=3)
-        page_link(
-            "neuron", "Open", ":material/open_in_new:",
-            run=summary.key, layer=summary.layer, unit=summary.neuron,
-        )
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            page_link(
+                "neuron", "Open", ":material/open_in_new:",
+                run=summary.key, layer=summary.layer, unit=summary.neuron,
+            )
+            page_link("unit", "Unit page", ":material/psychology:", model=summary.model,
+                      layer=summary.layer, unit=summary.neuron)
 
 
 def render() -> None:
@@ -55,6 +61,9 @@ def render() -> None:
     query = cols[0].text_input(
         "Search labels", key="runs_search", placeholder="e.g. stripes", icon=":material/search:"
     )
+    with cols[0]:
+        page_link("search", "Search every concept tried (not only labels)", ":material/search:",
+                  q=query.strip() or None)
     order = cols[1].selectbox("Sort", list(SORTS), key="runs_sort")
     statuses = sorted({s.status for s in runs})
     shown = cols[2].multiselect("Status", statuses, default=statuses, key="runs_status")

@@ -6,7 +6,13 @@ import argparse
 import signal
 import threading
 
-from line_core.config import DEFAULT_GENERATOR, DEFAULT_MODEL, DEFAULT_PROPOSER, ExplainConfig
+from line_core.config import (
+    DEFAULT_GENERATOR,
+    DEFAULT_MODEL,
+    DEFAULT_PROBE_SHARE,
+    DEFAULT_PROPOSER,
+    ExplainConfig,
+)
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -23,6 +29,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs-dir", default="runs")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--no-summary", action="store_true", help="skip the summary iteration")
+    parser.add_argument("--probe-share", type=float, default=DEFAULT_PROBE_SHARE,
+                        help="share of the iterations spent on driver-separating probes "
+                        f"(default {DEFAULT_PROBE_SHARE}; 0 turns them off)")
     parser.add_argument("--json", action="store_true", help="print one JSON summary")
 
 
@@ -41,6 +50,7 @@ def config_from(args: argparse.Namespace) -> ExplainConfig:
         seed=args.seed,
         reduction=args.reduction,
         summary=not args.no_summary,
+        probe_share=args.probe_share,
         atlas=not getattr(args, "no_atlas", False),
         review=getattr(args, "review", False),
         runs_dir=args.runs_dir,

@@ -21,9 +21,10 @@ from line_core.engine.door import (
     steer,
     stop,
 )
+from line_core.engine.warmup import PreparedStep, prepare_first_run
 
 __all__ = [
-    "Started", "apply_late_commands", "atlas", "choices", "history", "preflight", "prepare",
-    "repair", "resume", "resume_in_background", "run_config", "start", "start_in_background",
-    "status", "steer", "stop", "sweep",
+    "PreparedStep", "Started", "apply_late_commands", "atlas", "choices", "history",
+    "preflight", "prepare", "prepare_first_run", "repair", "resume", "resume_in_background",
+    "run_config", "start", "start_in_background", "status", "steer", "stop", "sweep",
 ]  # fmt: skip

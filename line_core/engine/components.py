@@ -51,6 +51,9 @@ def check_numbers(config: ExplainConfig) -> None:
             raise ConfigError(f"{flag} must be a whole number, not {value!r}")
         if not low <= value <= high:
             raise ConfigError(f"{flag} must be between {low} and {high} ({why}); got {value}")
+    share = config.probe_share
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 0.9:
+        raise ConfigError(f"--probe-share must be a number from 0 to 0.9, got {share!r}")
     if not str(config.runs_dir).strip():
         raise ConfigError("--runs-dir is empty: pass a folder such as 'runs'")
 

@@ -4,10 +4,11 @@ Iteration 0 scores the initial pool (control classes: top 5 + 5 random; with a b
 atlas for the layer, the unit's 20 top atlas concepts plus 10 random others, at no rendering
 cost; otherwise the generator's seed vocabulary), and the pool keeps the top 5 + 5 random.
 Iterations 1..K each propose one new concept, render it, score it against the control set and
-update the pool. Iteration K+1 (summary) asks for one concept generalising the top 3. A resumed
-run rebuilds its state from the history and continues after the last completed iteration. The
-loop holds the run's writer lock while it runs and records a ``RunFailed`` event, with the
-reason, on any failure.
+update the pool; a share of them (``probe_share``, inside K) scores driver-separating probes
+instead once the best concept is clear (see ``line_core.engine.probes``). Iteration K+1
+(summary) asks for one concept generalising the top 3. A resumed run rebuilds its state from the
+history and continues after the last completed iteration. The loop holds the run's writer lock
+while it runs and records a ``RunFailed`` event, with the reason, on any failure.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+import numpy as np
+
 from line_core.atlas import Atlas
 from line_core.atlas.build import is_built
 from line_core.atlas.ranking import rank_concepts
@@ -25,6 +28,13 @@ from line_core.config import ExplainConfig
 from line_core.engine.components import Components
 from line_core.engine.measure import ConceptMeter
 from line_core.engine.pool import derive_seed, sort_pool, update_pool
+from line_core.engine.probes import (
+    CLEAR_AUC,
+    Probe,
+    is_probe_iteration,
+    plan_probes,
+    probe_quota,
+)
 from line_core.engine.state import LoopState
 from line_core.engine.steering import (
     BanConcept,
@@ -147,7 +157,6 @@ class Explainer:
             pass  # the disk itself failed: the original error is what the user needs
 
     def _run(self) -> Iterator[Event]:
-        run_started = time.perf_counter()
         if self.already_finished and not self._pending():
             if not tables_current(self.store.run_dir):
                 write_history_tables(self.store.run_dir, build_history(self.store.events()))
@@ -175,8 +184,11 @@ class Explainer:
                 yield from self.handle_commands(iteration)
             if self.state.stopped:
                 return
+            probes = self._planned_probes(iteration)
             if iteration == 0:
                 yield from self._initial_pool()
+            elif probes:
+                yield from self._probe(iteration, probes)
             else:
                 yield from self._iterate(iteration, summary=iteration > self.config.iterations)
             if self.state.stopped:
@@ -202,7 +214,7 @@ class Explainer:
                 label=best.concept if best else "",
                 auc=best.auc if best else 0.0,
                 mad=best.mad if best else 0.0,
-                seconds=time.perf_counter() - run_started,
+                seconds=build_history(self.store.events()).worked_seconds,  # all sessions
             )
         )
         write_history_tables(self.store.run_dir, build_history(self.store.events()))
@@ -212,11 +224,12 @@ class Explainer:
         return [c for c in self.store.commands() if c.id not in self.state.handled]
 
     def _answer(self, iteration: int, command: Command, action: str, concept: str,
-                detail: str) -> Event:
+                detail: str, original: str = "", original_source: str = "") -> Event:
         self.state.handled.add(command.id)
         return self.emit(
             UserAction(iteration=iteration, action=action, concept=concept, detail=detail,
-                       command_id=command.id)
+                       command_id=command.id, original=original,
+                       original_source=original_source)
         )
 
     def handle_commands(self, iteration: int) -> Iterator[Event]:
@@ -230,7 +243,8 @@ class Explainer:
 
     def _apply(self, iteration: int, command: Command) -> Iterator[Event]:
         steps = plan(command, self.state, self.config.images_per_concept)
-        yield self._answer(iteration, command, steps.action, steps.concept, steps.detail)
+        yield self._answer(iteration, command, steps.action, steps.concept, steps.detail,
+                           steps.original, steps.original_source)
         for request in steps.requests:
             yield from self._carry_out(iteration, request)
 
@@ -270,7 +284,7 @@ class Explainer:
                 if isinstance(command, Accept):
                     choice = review_choice(command, concept, source)
                     yield self._answer(iteration, command, "accept", choice.concept,
-                                       choice.detail)
+                                       choice.detail, choice.original, choice.original_source)
                     return choice.concept, choice.source
                 yield from self._apply(iteration, command)
                 if self.state.stopped:
@@ -383,6 +397,50 @@ class Explainer:
         self.state.forbid(concept)
         [entry] = yield from self.evaluate([concept], source, iteration)
         yield from self.enter_pool(iteration, entry)
+
+    # -- driver-separating probes ----------------------------------------------------------
+    def _planned_probes(self, iteration: int) -> list[Probe]:
+        """The probes to score in this iteration (empty: a proposal iteration)."""
+        total = self.config.iterations
+        if not 1 <= iteration <= total:
+            return []
+        best = self.best()
+        turn = is_probe_iteration(
+            iteration,
+            total,
+            probe_quota(total, self.config.probe_share),
+            len(self.state.probe_iterations),
+            last_was_probe=iteration - 1 in self.state.probe_iterations,
+            clear=best is not None and best.auc >= CLEAR_AUC,
+        )
+        if not turn:
+            return []
+        with self._timed("propose"):
+            scores = {c: s for c, s in self.state.scores.items() if not self.state.is_banned(c)}
+            control = self.parts.control.unit(self.parts.neuron)
+            return plan_probes(
+                scores,
+                float(np.mean(control)) if len(control) else 0.0,
+                self.parts.generator.vocabulary(),
+                self.state.is_new,
+                derive_seed("probe", self.config.seed, iteration),
+            )
+
+    def _probe(self, iteration: int, probes: Sequence[Probe]) -> Iterator[Event]:
+        """Score a batch of probes (one forward pass); they enter the pool like proposals."""
+        yield self.emit(StageStarted(iteration=iteration, stage="propose", detail="probes"))
+        self.state.probe_iterations.add(iteration)
+        for probe in probes:
+            yield self.emit(
+                ConceptProposed(
+                    iteration=iteration, concept=probe.concept, source=Source.PROBE,
+                    reasoning=f"probe: {probe.reason}",
+                )
+            )
+            self.state.forbid(probe.concept)
+        entries = yield from self.evaluate([p.concept for p in probes], Source.PROBE, iteration)
+        for entry in entries:
+            yield from self.enter_pool(iteration, entry)
 
     def enter_pool(self, iteration: int, entry: ScoredConcept) -> Iterator[Event]:
         """Apply the pool update rule for a newly scored concept and log it."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from line_core.concepts import ScoredConcept, normalise
+from line_core.concepts import ScoredConcept, Source, normalise
 from line_core.engine.pool import sort_pool
 from line_core.record.history import RunHistory, best_of
 
@@ -23,6 +23,7 @@ class LoopState:
     forbidden: set[str] = field(default_factory=set)
     banned: set[str] = field(default_factory=set)
     handled: set[str] = field(default_factory=set)
+    probe_iterations: set[int] = field(default_factory=set)
     stopped: bool = False
 
     @classmethod
@@ -36,7 +37,11 @@ class LoopState:
         for proposal in history.proposals:
             if proposal.iteration <= done:
                 state.forbid(proposal.concept)
+                if proposal.source == Source.PROBE:
+                    state.probe_iterations.add(proposal.iteration)
         for action in history.actions:
+            if action.action == "stop" and action.command_id:
+                state.handled.add(action.command_id)  # a stop is answered once, even mid-way
             if action.iteration > done:
                 continue
             if action.command_id:

@@ -56,12 +56,17 @@ Request = ScoreConcepts | BanConcept | StopRun
 
 @dataclass(frozen=True)
 class Plan:
-    """What one command does: its recorded answer and the requests that follow."""
+    """What one command does: its recorded answer and the requests that follow.
+
+    ``original`` / ``original_source``: the concept an edit replaces and who proposed it.
+    """
 
     action: str
     concept: str
     detail: str
     requests: list[Request] = field(default_factory=list)
+    original: str = ""
+    original_source: str = ""
 
 
 def plan(command: Command, state: LoopState, images_per_concept: int) -> Plan:
@@ -79,7 +84,8 @@ def plan(command: Command, state: LoopState, images_per_concept: int) -> Plan:
         requests = [ScoreConcepts((new,), Source.USER, replaces=command.concept)] if (
             state.is_new(new)
         ) else []
-        return Plan("edit", new, f"edited from '{command.concept}'", requests)
+        return Plan("edit", new, f"edited from '{command.concept}'", requests,
+                    original=command.concept, original_source=state.source_of(command.concept))
     if isinstance(command, Ban):
         return Plan("ban", command.concept, "banned", [BanConcept(command.concept)])
     if isinstance(command, Rescore):
@@ -95,11 +101,16 @@ def plan(command: Command, state: LoopState, images_per_concept: int) -> Plan:
 
 @dataclass(frozen=True)
 class ReviewChoice:
-    """The concept to score after a review, with its source and the recorded answer."""
+    """The concept to score after a review, with its source and the recorded answer.
+
+    An edited proposal is the user's; ``original`` / ``original_source`` keep the proposal.
+    """
 
     concept: str
     source: str
     detail: str
+    original: str = ""
+    original_source: str = ""
 
 
 def review_choice(command: Accept, proposed: str, proposed_source: str) -> ReviewChoice:
@@ -107,4 +118,5 @@ def review_choice(command: Accept, proposed: str, proposed_source: str) -> Revie
     chosen = " ".join(command.concept.split()) or proposed
     if chosen == proposed:
         return ReviewChoice(proposed, proposed_source, "accepted")
-    return ReviewChoice(chosen, Source.USER, f"edited from '{proposed}' ({proposed_source})")
+    return ReviewChoice(chosen, Source.USER, f"edited from '{proposed}' ({proposed_source})",
+                        original=proposed, original_source=proposed_source)

@@ -1,4 +1,4 @@
-"""An evaluation's folder: refuse to overwrite another evaluation, write every file atomically.
+"""An evaluation's folder: refuse to overwrite another evaluation, write atomically, read back.
 
 An evaluation folder holds ``results.parquet``, ``results.csv``, ``comparison.csv``,
 ``tests.csv``, ``comparison.tex``, ``tests.tex`` and the manifest ``evaluation.json``. The files
@@ -6,6 +6,7 @@ are written into a private temporary folder beside it, then moved in (the manife
 a folder whose manifest is present always holds one complete evaluation. Re-running the same
 evaluation (same identity: model, layer, sources, images, control, generator, seed) replaces
 it; a different one is refused unless forced, and files that are not ours are never touched.
+:func:`read_folder` reads a finished evaluation back (the dashboard shows it).
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from line_core.errors import ConfigError
+from line_core.evaluation.regimes import regime_of
 
 MANIFEST_NAME = "evaluation.json"
 RESULT_FILES = (
@@ -81,3 +86,71 @@ def write_folder(folder: Path, files: Mapping[str, bytes]) -> None:
             os.replace(staging / name, folder / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+@dataclass
+class StoredEvaluation:
+    """A finished evaluation read from its folder: the manifest and the three tables."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    #: One row per (method, control, unit): ``RESULT_COLUMNS``.
+    results: pd.DataFrame
+    #: One row per (control, method): summaries with intervals.
+    comparison: pd.DataFrame
+    #: One row per (control, metric, pair of methods).
+    tests: pd.DataFrame
+
+    @property
+    def controls(self) -> list[str]:
+        """The regimes scored, in the evaluation's order."""
+        return list(dict.fromkeys(self.results["control"]))
+
+    @property
+    def methods(self) -> list[str]:
+        """The methods, in the evaluation's order."""
+        return list(dict.fromkeys(self.results["method"]))
+
+    def path(self, name: str) -> Path:
+        """A file of the folder (``results.csv``, ``comparison.tex``, ...)."""
+        return self.folder / name
+
+
+def _with_control(frame: pd.DataFrame, regime: str) -> pd.DataFrame:
+    """A table of an evaluation written before regimes existed gets its one regime."""
+    if "control" not in frame.columns:
+        frame.insert(0, "control", regime)
+    return frame
+
+
+def read_folder(folder: Path | str) -> StoredEvaluation:
+    """Read an evaluation folder; ConfigError (one line) when it is not a complete one."""
+    path = Path(folder).expanduser()
+    manifest_path = path / MANIFEST_NAME
+    if not manifest_path.is_file():
+        raise ConfigError(
+            f"{path} is not an evaluation folder (no {MANIFEST_NAME}): pick a "
+            "folder written by `line evaluate` or the Evaluate page"
+        )
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        results = (
+            pd.read_parquet(path / "results.parquet")
+            if (path / "results.parquet").is_file()
+            else pd.read_csv(path / "results.csv")
+        )
+        comparison = pd.read_csv(path / "comparison.csv")
+        tests = pd.read_csv(path / "tests.csv")
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"evaluation folder {path} cannot be read ({exc}): run the evaluation again"
+        ) from None
+    if not isinstance(manifest, dict):
+        raise ConfigError(f"{manifest_path} is not an evaluation manifest: run it again")
+    regime = regime_of(str(manifest.get("control", {}).get("spec", "generator")))
+    results = _with_control(results, regime)
+    if "collapsed" not in results.columns:
+        results["collapsed"] = False
+    return StoredEvaluation(
+        path, manifest, results, _with_control(comparison, regime), _with_control(tests, regime)
+    )

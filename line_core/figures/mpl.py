@@ -20,7 +20,7 @@ from line_core.figures.activation_bars import bars_height_in
 from line_core.figures.data import pool_rows, score_curve_data, thumbnail, wrap_label
 from line_core.figures.image_grid import prepare_grid
 from line_core.figures.layer_table import FIGURE_ALIGN, LayerRow, table_grid
-from line_core.figures.poly_map import group_colour, hull_outline
+from line_core.figures.poly_map import group_colour, group_legend, hull_outline, verdict_line
 from line_core.figures.score_curve import SOURCE_ORDER
 from line_core.figures.style import GREY, LIGHT_GREY, MPL_FONTS, Preset, get_preset, source_colour
 from line_core.record.history import RunHistory
@@ -33,6 +33,7 @@ MPL_MARKERS = {
     "random-class": "s",
     "random-atlas": "s",
     "atlas": "^",
+    "probe": "P",
     "control-class": "^",
     "summary": "X",
 }
@@ -269,9 +270,6 @@ def poly_map_mpl(report: PolysemanticityReport, preset: str | Preset = "single")
     for group in report.groups:
         pts = [pt for pt in points if pt.group == group.index]
         colour = group_colour(group.index)
-        label = (
-            group.best_concept if len(group.best_concept) <= 16 else group.best_concept[:15] + "…"
-        )
         mappable = ax.scatter(
             [pt.x for pt in pts],
             [pt.y for pt in pts],
@@ -282,7 +280,7 @@ def poly_map_mpl(report: PolysemanticityReport, preset: str | Preset = "single")
             s=22,
             lw=1.2,
             ec=colour,
-            label=f"G{group.index} {label} ({group.best_auc:.2f})",
+            label=group_legend(group.index, group.term, group.best_auc, group.strength),
         )
         for pt in pts:
             text = pt.concept if len(pt.concept) <= 16 else pt.concept[:15] + "…"
@@ -301,7 +299,7 @@ def poly_map_mpl(report: PolysemanticityReport, preset: str | Preset = "single")
         ax.set_ylim(xy[:, 1].min() - pad, xy[:, 1].max() + pad)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_xlabel("semantic axis 1")
+    ax.set_xlabel(verdict_line(report), fontsize=p.small_pt)
     ax.set_ylabel("semantic axis 2")
     _style_axes(ax, p)
     _top_legend(fig, ax, p, 3.0, bottom_in=0.22)

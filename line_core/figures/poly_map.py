@@ -44,6 +44,17 @@ def hull_outline(xy: np.ndarray, pad: float) -> np.ndarray | None:
     return np.vstack([ring, ring[:1]])
 
 
+def group_legend(index: int, term: str, auc: float, strength: float) -> str:
+    """A group's legend entry: its formula term, best AUC and strength."""
+    return f"G{index} {_label(term, 28)} (AUC {auc:.2f}, strength {strength:.2f})"
+
+
+def verdict_line(report: PolysemanticityReport) -> str:
+    """The verdict and the formula, one line under the map (the map's axes carry no meaning)."""
+    formula = f"; formula: {report.formula}" if report.formula else ""
+    return f"{report.verdict}{formula}" if report.verdict else "semantic axis 1"
+
+
 def _label(text: str, width: int = 16) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -57,8 +68,9 @@ def poly_map(
 ) -> go.Figure:
     """All tried concepts on a 2-D semantic map (PCA of MiniLM), coloured by AUC.
 
-    High-scoring concepts are labelled, outlined in their group's colour and enclosed in a
-    hull per group (the groups of :func:`line_core.analysis.polysemanticity`).
+    Concepts that drive a group are labelled, outlined in their group's colour and enclosed in
+    a hull per group (the groups of :func:`line_core.analysis.polysemanticity`); the legend
+    names each group's formula term, the x-axis title carries the verdict and the formula.
     """
     report = report or polysemanticity(history, embedder=embedder, control=control)
     _, small = font_sizes(preset)
@@ -87,9 +99,10 @@ def poly_map(
     fig.data[-1].showlegend = False
     for group in report.groups:
         members_pts = [p for p in points if p.group == group.index]
-        name = f"G{group.index} {_label(group.best_concept)} ({group.best_auc:.2f})"
+        name = group_legend(group.index, group.term, group.best_auc, group.strength)
         fig.add_trace(_points(members_pts, name, group_colour(group.index), small, True, preset))
-    fig.update_xaxes(title_text="semantic axis 1", showticklabels=False, ticks="", zeroline=False)
+    fig.update_xaxes(title_text=verdict_line(report), showticklabels=False, ticks="",
+                     zeroline=False)
     fig.update_yaxes(title_text="semantic axis 2", showticklabels=False, ticks="", zeroline=False)
     if len(xy):
         pad = 0.12 * (span or 1.0)

@@ -10,7 +10,7 @@ from line_core.figures.style import GREY, LIGHT_GREY, SOURCE_SYMBOLS, Preset, so
 from line_core.record.history import RunHistory
 
 SOURCE_ORDER = ("seed", "random-class", "random-atlas", "control-class", "atlas", "llm",
-                "lexicon", "user", "summary")
+                "lexicon", "user", "probe", "summary")
 
 
 def score_curve(history: RunHistory, preset: str | Preset | None = "single") -> go.Figure:

@@ -44,6 +44,7 @@ SOURCE_COLOURS = {
     "atlas": OKABE_ITO["bluish_green"],
     "random-atlas": OKABE_ITO["yellow"],
     "summary": OKABE_ITO["reddish_purple"],
+    "probe": OKABE_ITO["black"],
 }
 SOURCE_SYMBOLS = {
     "llm": "circle",
@@ -55,6 +56,7 @@ SOURCE_SYMBOLS = {
     "atlas": "triangle-up",
     "random-atlas": "square",
     "summary": "x",
+    "probe": "cross",
 }
 #: Sequential, colour-blind-safe scale for scores.
 SCORE_SCALE = "Cividis"

@@ -80,7 +80,8 @@ def history_table(history: RunHistory) -> tuple[tuple[str, ...], list[list[str]]
     return HISTORY_HEADER, rows
 
 
-GROUP_HEADER = ("Group", "Best concept", "Best AUC", "Mean AUC", "Share", "Concepts")
+GROUP_HEADER = ("Group", "Term", "Best concept", "Best AUC", "90% CI", "Strength", "Share",
+                "Concepts", "Separating tests")
 
 
 def groups_table(report: PolysemanticityReport) -> tuple[tuple[str, ...], list[list[str]]]:
@@ -88,11 +89,14 @@ def groups_table(report: PolysemanticityReport) -> tuple[tuple[str, ...], list[l
     rows = [
         [
             f"G{g.index}",
+            g.term,
             g.best_concept,
             f"{g.best_auc:.3f}",
-            f"{g.mean_auc:.3f}",
+            f"[{g.best_auc_low:.2f}, {g.best_auc_high:.2f}]",
+            f"{g.strength:.2f}",
             f"{g.share:.2f}",
             "; ".join(g.concepts),
+            "; ".join(t.text for t in g.tests),
         ]
         for g in report.groups
     ]

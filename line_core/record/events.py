@@ -146,7 +146,12 @@ class PoolUpdated(Event):
 
 @dataclass
 class UserAction(Event):
-    """A researcher's intervention (inject, edit, ban, ...) answering a command."""
+    """A researcher's intervention (inject, edit, ban, ...) answering a command.
+
+    When the researcher changed a concept (an edit, or a review answered with other words),
+    ``concept`` is the new text and ``original`` / ``original_source`` keep the concept as it
+    was proposed and who proposed it.
+    """
 
     type: ClassVar[str] = "user_action"
     iteration: int
@@ -154,6 +159,8 @@ class UserAction(Event):
     concept: str
     detail: str = ""
     command_id: str = ""
+    original: str = ""
+    original_source: str = ""
 
 
 @dataclass
@@ -171,7 +178,11 @@ class IterationDone(Event):
 
 @dataclass
 class RunFinished(Event):
-    """The run ended with its final label."""
+    """The run ended with its final label.
+
+    ``seconds`` is the run's worked time over all its sessions when it finished (runs written
+    before that recorded only the last session's time: read ``RunHistory.worked_seconds``).
+    """
 
     type: ClassVar[str] = "run_finished"
     label: str

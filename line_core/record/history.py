@@ -2,9 +2,10 @@
 
 The CLI, the dashboard, figures, export and analysis read a run only through
 :class:`RunHistory`: its label (with the researcher's bans applied), the random-concept
-baseline, the iteration totals, the pending commands, the worked time and the status
-(``empty``, ``running``, ``review``, ``stopped``, ``failed``, ``finished``). Nothing else
-recomputes them.
+baseline, the iteration totals, the pending commands, the worked time (see
+``line_core.record.timing``), who proposed and who changed each concept (see
+``line_core.record.provenance``) and the status (``empty``, ``running``, ``review``,
+``stopped``, ``failed``, ``finished``). Nothing else recomputes them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from line_core.concepts import (
     BASELINE_SOURCES,
     Score,
     ScoredConcept,
+    Source,
     normalise,
 )
 from line_core.record.commands import Command
@@ -36,16 +38,34 @@ from line_core.record.events import (
     UserAction,
 )
 from line_core.record.manifest import Manifest
+from line_core.record.provenance import Origin, origin_of
+from line_core.record.timing import WorkClock
 
 
 @dataclass(frozen=True)
 class ScoredRecord(ScoredConcept):
-    """One scored concept of a run (a concept scored twice appears twice)."""
+    """One scored concept of a run (a concept scored twice appears twice).
+
+    ``source`` is whose concept it is; when the researcher changed a proposal before it was
+    scored, it is ``user`` and ``original`` / ``original_source`` keep the proposal.
+    """
 
     iteration: int = 0
     activations: tuple[float, ...] = ()
     images: tuple[str, ...] = ()
     reasoning: str = ""
+    original: str = ""
+    original_source: str = ""
+
+    @property
+    def proposed_by(self) -> str:
+        """Who first proposed the concept (before any change by the researcher)."""
+        return self.original_source if self.original else self.source
+
+    @property
+    def changed_by(self) -> str:
+        """Who changed the proposal before it was scored ('' when nobody did)."""
+        return Source.USER if self.original else ""
 
 
 @dataclass(frozen=True)
@@ -84,6 +104,9 @@ class RunHistory:
     review: tuple[str, int] | None = None
     stopped: bool = False
     corrupt_lines: int = 0
+    clock: WorkClock = field(default_factory=WorkClock, repr=False)
+    #: Changed proposals waiting for their score, by normalised new text (see build_history).
+    changed: dict[str, Origin] = field(default_factory=dict, repr=False)
 
     # -- progress ---------------------------------------------------------------------------
     @property
@@ -105,8 +128,12 @@ class RunHistory:
 
     @property
     def worked_seconds(self) -> float:
-        """Time spent working, summed over completed iterations (not wall time since start)."""
-        return float(sum(d.seconds for d in self.completed))
+        """Time spent working: the worked spans of completed iterations, summed over sessions.
+
+        Review waits are not work; a later session adds its own iterations and never replaces
+        earlier ones (see ``line_core.record.timing``).
+        """
+        return self.clock.seconds
 
     # -- researcher commands ----------------------------------------------------------------
     @property
@@ -117,6 +144,15 @@ class RunHistory:
     def is_banned(self, concept: str) -> bool:
         """Whether the researcher banned this concept."""
         return normalise(concept) in self.banned
+
+    @property
+    def banned_concepts(self) -> list[str]:
+        """The banned concepts as the researcher wrote them, in the order they were banned."""
+        seen: dict[str, str] = {}
+        for action in self.actions:
+            if action.action == "ban":
+                seen.setdefault(normalise(action.concept), action.concept)
+        return list(seen.values())
 
     @property
     def answered(self) -> set[str]:
@@ -202,6 +238,14 @@ class RunHistory:
             (d.iteration, d.best_auc) for d in sorted(self.completed, key=lambda d: d.iteration)
         ]
 
+    def source_of(self, concept: str) -> str:
+        """Who proposed a concept: its latest score's source, else its proposal's ('' if none)."""
+        key = normalise(concept)
+        for item in [*reversed(self.records), *reversed(self.proposals)]:
+            if normalise(item.concept) == key:
+                return item.source
+        return ""
+
     def reasoning_for(self, concept: str) -> str:
         """The reasoning recorded when a concept was proposed ('' if none)."""
         for proposal in reversed(self.proposals):
@@ -218,6 +262,8 @@ class RunHistory:
                     "iteration": record.iteration,
                     "concept": record.concept,
                     "source": record.source,
+                    "proposed_by": record.proposed_by,
+                    "original": record.original,
                     **{k: getattr(record.score, k) for k in Score.__dataclass_fields__},
                     "banned": self.is_banned(record.concept),
                     "reasoning": record.reasoning,
@@ -228,7 +274,7 @@ class RunHistory:
         return rows
 
 
-def _record(event: ConceptScored, reasoning: str) -> ScoredRecord:
+def _record(event: ConceptScored, reasoning: str, origin: Origin | None) -> ScoredRecord:
     return ScoredRecord(
         concept=event.concept,
         score=event.score,
@@ -237,6 +283,8 @@ def _record(event: ConceptScored, reasoning: str) -> ScoredRecord:
         activations=tuple(event.activations),
         images=tuple(event.images),
         reasoning=reasoning,
+        original=origin.concept if origin else "",
+        original_source=origin.source if origin else "",
     )
 
 
@@ -249,6 +297,7 @@ def build_history(
     """Fold a run's effective events (and its posted commands) into its history."""
     history = RunHistory(manifest=manifest, commands=list(commands), corrupt_lines=corrupt_lines)
     for event in events:
+        history.clock.add(event)
         if isinstance(event, RunStarted):
             history.started = event
         elif isinstance(event, RunResumed):
@@ -257,13 +306,19 @@ def build_history(
         elif isinstance(event, ConceptProposed):
             history.proposals.append(event)
         elif isinstance(event, ConceptScored):
-            history.records.append(_record(event, history.reasoning_for(event.concept)))
+            origin = (history.changed.pop(normalise(event.concept), None)
+                      if event.source == Source.USER else None)
+            history.records.append(_record(event, history.reasoning_for(event.concept), origin))
         elif isinstance(event, PoolUpdated):
             history.pools[event.iteration] = list(event.pool)
         elif isinstance(event, IterationDone):
             history.completed.append(event)
+            history.changed.clear()  # a changed concept is scored in the iteration it was changed
         elif isinstance(event, UserAction):
             history.actions.append(event)
+            origin = origin_of(event, history.source_of)
+            if origin is not None:
+                history.changed[normalise(event.concept)] = origin
             if event.action in ("accept", "stop"):
                 history.review = None
             history.stopped = history.stopped or event.action == "stop"

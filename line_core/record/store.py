@@ -34,7 +34,7 @@ from PIL import Image
 
 from line_core.errors import RunStoreError
 from line_core.record.commands import Command, command_from_dict
-from line_core.record.events import Event, RunResumed, event_from_dict
+from line_core.record.events import Event, RunResumed, UserAction, event_from_dict
 from line_core.record.lock import WriterLock
 from line_core.record.manifest import Manifest
 
@@ -156,17 +156,24 @@ def _events(records: list[dict[str, Any]]) -> list[Event]:
     return out
 
 
+def _survives(event: Event, from_iteration: int) -> bool:
+    """Whether an event outlives a resume from ``from_iteration``.
+
+    Events of later iterations are void (their work is done again), except the answer to a
+    stop: it ended that session, and voiding it would make the resumed run stop again.
+    """
+    iteration = getattr(event, "iteration", -1)
+    if iteration is None or iteration <= from_iteration:
+        return True
+    return isinstance(event, UserAction) and event.action == "stop"
+
+
 def _effective(events: list[Event]) -> list[Event]:
-    """Drop what a crashed attempt left of iterations a later resume started again."""
+    """Drop what a crashed or stopped attempt left of iterations a later resume started again."""
     effective: list[Event] = []
     for event in events:
         if isinstance(event, RunResumed):
-            effective = [
-                e
-                for e in effective
-                if getattr(e, "iteration", -1) is None
-                or getattr(e, "iteration", -1) <= event.from_iteration
-            ]
+            effective = [e for e in effective if _survives(e, event.from_iteration)]
         effective.append(event)
     return effective
 

@@ -1,0 +1,196 @@
+"""Driver-separating probes: the loop's tests that tell one driver from two.
+
+Once the best concept is clear (AUC >= :data:`CLEAR_AUC`), a share of the run's iterations
+(``probe_share``, default ``line_core.config.DEFAULT_PROBE_SHARE``, counted inside the user's
+iteration budget) scores probes instead of a proposal, :data:`PROBE_BATCH` concepts per probe
+iteration in one forward pass:
+
+* *ablations* of the best concept: each attribute dropped (colour made neutral: grey on
+  silver; pattern or shape left out) or swapped (another colour, pattern, orientation or
+  shape): if "grey vertical stripes on silver" still fires, red is not needed;
+* ablations of the strongest concept sharing no attribute with the best (a second driver);
+* concepts *unlike* every strong concept so far: from the generator's vocabulary, sharing no
+  attribute with them, preferring attributes the run has not tried yet.
+
+Attributes are read with the renderer's grammar (:mod:`line_core.analysis.attributes`);
+swap words come from the mutation word lists. Probes are tagged ``Source.PROBE``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from line_core.analysis.attributes import ConceptTerm, attributes, concept_terms
+from line_core.analysis.drivers import strengths
+from line_core.concepts import ScoredConcept, normalise
+from line_core.proposers.wordlists import ORIENTATIONS, SWAP_COLOURS
+
+#: Concepts scored per probe iteration (one forward pass).
+PROBE_BATCH = 4
+#: The best concept counts as clear from this AUC on.
+CLEAR_AUC = 0.9
+#: A concept is strong from this share of the strongest concept's rise above the control.
+STRONG = 0.5
+#: Figure and ground colours without hue: a pattern drawn in them carries no colour attribute
+#: (naming the ground too keeps the renderer from picking a contrasting, possibly black, one).
+NEUTRAL = ("gray", "silver")
+SWAP_PATTERNS = (
+    "checkerboard",
+    "polka dots",
+    "horizontal stripes",
+    "vertical stripes",
+    "diagonal stripes",
+)
+SWAP_SHAPES = ("circles", "squares", "triangles", "stars")
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A concept to score as a probe and why."""
+
+    concept: str
+    reason: str
+
+
+def probe_quota(iterations: int, share: float) -> int:
+    """Probe iterations in a run of ``iterations`` proposal iterations."""
+    if iterations <= 1 or share <= 0:
+        return 0
+    return min(iterations - 1, max(1, math.floor(iterations * share + 0.5)))
+
+
+def is_probe_iteration(
+    iteration: int, iterations: int, quota: int, done: int, last_was_probe: bool, clear: bool
+) -> bool:
+    """Whether proposal iteration ``iteration`` (1..iterations) scores probes.
+
+    Probes start once the best is clear and alternate with proposals; when only as many
+    iterations are left as probes are owed, every remaining one is a probe.
+    """
+    owed = quota - done
+    if owed <= 0 or iteration > iterations:
+        return False
+    if iterations - iteration + 1 <= owed:
+        return True
+    return clear and not last_was_probe
+
+
+def _words(terms: Sequence[ConceptTerm], kind: str) -> list[str]:
+    return list(dict.fromkeys(t.words for t in terms if t.kind == kind))
+
+
+def _form(terms: Sequence[ConceptTerm]) -> str:
+    """The concept's main words: colours ("red and blue"), then pattern, shapes, other words."""
+    pattern = [t.words for t in terms if t.kind == "pattern"]
+    parts = [" and ".join(_words(terms, "colour")), pattern[-1] if pattern else ""]
+    parts += _words(terms, "shape") + _words(terms, "word")
+    return " ".join(p for p in parts if p)
+
+
+def ablations(concept: str, avoid: frozenset[str], rng: random.Random) -> list[Probe]:
+    """The concept with one attribute dropped or swapped (swaps avoid the atoms in ``avoid``)."""
+    terms = concept_terms(concept)
+    colours = [t for t in terms if t.kind == "colour"]
+    shaped = [t for t in terms if t.kind in ("pattern", "shape")]
+    rest = [t for t in terms if t.kind != "colour"]
+    out: list[Probe] = []
+    figure, ground = NEUTRAL
+    if rest and not attributes(figure) <= attributes(concept):
+        out.append(
+            Probe(f"{figure} {_form(rest)} on {ground}", f"'{concept}' in colours of no hue")
+        )
+    if colours and shaped:
+        plain = [t for t in terms if t.kind not in ("pattern", "shape")]
+        out.append(Probe(_form(plain), f"'{concept}' without its pattern or shape"))
+    if colours:
+        options = [c for c in SWAP_COLOURS if not (attributes(c) & (avoid | attributes(concept)))]
+        if options:
+            colour = rng.choice(options)
+            swapped = [ConceptTerm("", colour, "colour"), *rest]
+            out.append(Probe(_form(swapped), f"'{concept}' with its colour swapped to {colour}"))
+    kept = [t for t in terms if t.kind not in ("pattern", "shape")]
+    pools = [("pattern", SWAP_PATTERNS), ("shape", SWAP_SHAPES)]
+    for kind, pool in pools:
+        if not any(t.kind == kind for t in terms) and (kind == "shape" or not colours):
+            continue
+        options = [p for p in pool if not (attributes(p) & (avoid | attributes(concept)))]
+        if options:
+            word = rng.choice(options)
+            swapped = [*kept, ConceptTerm("", word, kind)]
+            out.append(Probe(_form(swapped), f"'{concept}' with a {kind} swapped or added: {word}"))
+    for term in terms:
+        orientation = term.words.split()[0] if " " in term.words else ""
+        if term.kind == "pattern" and orientation in ORIENTATIONS:
+            other = rng.choice([o for o in ORIENTATIONS if o != orientation])
+            words = term.words.replace(orientation, other, 1)
+            swapped = [*colours, ConceptTerm("", words, "pattern")]
+            out.append(Probe(_form(swapped), f"'{concept}' with {other} instead of {orientation}"))
+    return out
+
+
+def unlike(
+    vocabulary: Sequence[str], avoid: frozenset[str], tried: frozenset[str], rng: random.Random
+) -> list[Probe]:
+    """Vocabulary concepts sharing no attribute with ``avoid``; untried attributes first."""
+    options = [c for c in vocabulary if attributes(c) and not (attributes(c) & avoid)]
+    rng.shuffle(options)
+    out: list[Probe] = []
+    covered = set(tried)
+    while options:  # greedy: each next probe covers the most attributes not covered yet
+        pick = max(options, key=lambda c: len(attributes(c) - covered))
+        options.remove(pick)
+        covered |= attributes(pick)
+        out.append(Probe(pick, "unlike every strong concept so far"))
+    return out
+
+
+def plan_probes(
+    scores: Mapping[str, ScoredConcept],
+    control_mean: float,
+    vocabulary: Sequence[str],
+    is_new: Callable[[str], bool],
+    seed: int,
+    batch: int = PROBE_BATCH,
+) -> list[Probe]:
+    """Up to ``batch`` new probes: ablations of the best and of a second driver, then unlike."""
+    records = list(scores.values())
+    if not records:
+        return []
+    rng = random.Random(seed)
+    strength = strengths(records, control_mean)
+    ranked = sorted(records, key=lambda r: (r.rank_key, strength[r.concept]), reverse=True)
+    best = ranked[0]
+    strong = [r for r in ranked if strength[r.concept] >= STRONG]
+    avoid = frozenset().union(*(attributes(r.concept) for r in strong))
+    tried = frozenset().union(*(attributes(r.concept) for r in records))
+    tests = ablations(best.concept, avoid, rng)
+    second = next(
+        (
+            r
+            for r in strong
+            if not attributes(r.concept) & attributes(best.concept) and attributes(r.concept)
+        ),
+        None,
+    )
+    if second is not None:
+        tests += ablations(second.concept, avoid, rng)
+    others = unlike(vocabulary, avoid, tried, rng)
+    chosen: list[Probe] = []
+    seen: set[str] = set()
+
+    def take(items: list[Probe], limit: int) -> None:
+        for probe in items:
+            key = normalise(probe.concept)
+            if len(chosen) >= limit:
+                return
+            if key and key not in seen and is_new(probe.concept):
+                seen.add(key)
+                chosen.append(probe)
+
+    take(tests, batch - 1)
+    take(others, batch)
+    take(tests, batch)
+    return chosen

@@ -1,0 +1,63 @@
+"""Driver-separating probes: the schedule inside the budget, the ablations, the loop's tags."""
+
+from __future__ import annotations
+
+import random
+
+from line_core import engine
+from line_core.concepts import Source
+from line_core.config import ExplainConfig
+from line_core.engine.probes import ablations, is_probe_iteration, probe_quota
+from line_core.record import load_history
+
+
+def test_quota_is_a_share_of_the_budget_never_all_of_it():
+    assert probe_quota(10, 0.3) == 3
+    assert probe_quota(10, 0.0) == 0
+    assert probe_quota(1, 0.5) == 0
+    assert probe_quota(3, 0.9) == 2
+
+
+def test_schedule_alternates_once_clear_and_catches_up_at_the_end():
+    def run(clear_from: int) -> list[int]:
+        done, last, probes = 0, False, []
+        for it in range(1, 11):
+            turn = is_probe_iteration(it, 10, 3, done, last, clear=it >= clear_from)
+            done, last = done + turn, turn
+            probes += [it] if turn else []
+        return probes
+
+    assert run(1) == [1, 3, 5]
+    assert run(99) == [8, 9, 10]  # never clear: the owed probes come last, inside the budget
+
+
+def test_ablations_drop_and_swap_one_attribute():
+    made = [p.concept for p in ablations("red vertical stripes", frozenset(), random.Random(0))]
+    assert "gray vertical stripes on silver" in made  # colour dropped
+    assert "red" in made  # pattern dropped
+    assert any(c.endswith("vertical stripes") and not c.startswith(("red", "gray")) for c in made)
+    assert any(c.startswith("red") and "vertical" not in c and c != "red" for c in made)
+
+
+def test_probe_iterations_are_tagged_and_counted_in_the_budget(tmp_path):
+    config = ExplainConfig(
+        model="planted",
+        layer="units",
+        neuron=12,
+        iterations=3,
+        images_per_concept=2,
+        control_size=10,
+        probe_share=0.34,
+        runs_dir=str(tmp_path),
+    )
+    explainer = engine.start(config).explainer
+    list(explainer.run())
+    history = load_history(explainer.store.run_dir)
+    assert [d.iteration for d in history.completed] == [0, 1, 2, 3, 4]  # K = 3, plus summary
+    probe_iterations = {p.iteration for p in history.proposals if p.source == Source.PROBE}
+    assert len(probe_iterations) == probe_quota(3, 0.34) == 1
+    [it] = probe_iterations
+    scored = [r for r in history.records if r.iteration == it]
+    assert len(scored) >= 2 and all(r.source == Source.PROBE for r in scored)
+    others = [p for p in history.proposals if 1 <= p.iteration <= 3 and p.iteration != it]
+    assert others and all(p.source != Source.PROBE for p in others)
