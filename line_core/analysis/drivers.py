@@ -162,19 +162,14 @@ def _sufficiency(
         ]
         if fits:
             r = max(fits, key=lambda x: (strength[x.concept], x.rank_key))
-            out.append(
-                Evidence(
-                    r.concept,
-                    r.auc,
-                    r.auc_low,
-                    r.auc_high,
-                    strength[r.concept],
-                    atom_name(atom),
-                    needed=False,
-                    source=r.source,
-                )
-            )
+            out.append(_test_of(r, strength, atom, needed=False))
     return out
+
+
+def _test_of(r: ScoredRecord, strength: dict[str, float], atom: str, needed: bool) -> Evidence:
+    """A tried concept as the separating test of one attribute."""
+    return Evidence(r.concept, r.auc, r.auc_low, r.auc_high, strength[r.concept],
+                    atom_name(atom), needed=needed, source=r.source)
 
 
 def _necessity(
@@ -193,18 +188,7 @@ def _necessity(
         if lacking:
             r = max(lacking, key=lambda x: (strength[x.concept], x.rank_key))
             if strength[r.concept] < floor:
-                out.append(
-                    Evidence(
-                        r.concept,
-                        r.auc,
-                        r.auc_low,
-                        r.auc_high,
-                        strength[r.concept],
-                        atom_name(atom),
-                        needed=True,
-                        source=r.source,
-                    )
-                )
+                out.append(_test_of(r, strength, atom, needed=True))
     return out
 
 
