@@ -11,7 +11,6 @@ from dashboard.theme import (
     BASELINE_COLOUR,
     BEST_COLOUR,
     CONTROL_COLOUR,
-    SCORE_SCALE,
     chart_layout,
     source_colour,
     source_label,
@@ -161,66 +160,3 @@ def compare_curves(
     return fig
 
 
-#: Alternating label positions keep the labels of nearby points apart.
-LABEL_POSITIONS = ("top center", "bottom center", "middle right", "middle left")
-GROUP_SYMBOLS = ("diamond", "square", "triangle-up", "star", "pentagon", "hexagon", "cross")
-
-
-def concept_map(points: Sequence[object], threshold: float) -> go.Figure:
-    """Every tried concept on a 2-D semantic map, coloured by AUC; groups as symbols.
-
-    High scorers (the groups) are large, outlined and labelled; the rest are small dots.
-    """
-    fig = go.Figure()
-    low = [p for p in points if p.group is None]
-    high = [p for p in points if p.group is not None]
-    marker = {"color": [], "colorscale": SCORE_SCALE, "reversescale": True, "cmin": 0.5,
-              "cmax": 1.0}
-    fig.add_trace(
-        go.Scatter(
-            x=[p.x for p in low], y=[p.y for p in low], mode="markers", name="below threshold",
-            marker={**marker, "color": [p.auc for p in low], "size": 8, "opacity": 0.8,
-                    "line": {"width": 0.5, "color": "#666"}},
-            customdata=[[p.concept, p.source, p.auc] for p in low],
-            hovertemplate="%{customdata[0]}<br>AUC %{customdata[2]:.3f} · %{customdata[1]}"
-            "<extra></extra>",
-        )
-    )
-    for group in sorted({p.group for p in high}):
-        members = [p for p in high if p.group == group]
-        fig.add_trace(
-            go.Scatter(
-                x=[p.x for p in members], y=[p.y for p in members], mode="markers+text",
-                name=f"group {group}", text=[p.concept for p in members],
-                textposition=[LABEL_POSITIONS[i % len(LABEL_POSITIONS)]
-                              for i in range(len(members))],
-                textfont={"size": 12},
-                marker={
-                    **marker, "color": [p.auc for p in members], "size": 15,
-                    "symbol": GROUP_SYMBOLS[(group - 1) % len(GROUP_SYMBOLS)],
-                    "line": {"width": 1.5, "color": "#111"},
-                    "colorbar": {"title": {"text": "AUC"}, "thickness": 12, "x": 1.02},
-                    "showscale": group == 1,
-                },
-                customdata=[[p.concept, p.source, p.auc] for p in members],
-                hovertemplate="%{customdata[0]}<br>AUC %{customdata[2]:.3f} · %{customdata[1]}"
-                f"<br>group {group}<extra></extra>",
-            )
-        )
-    fig.update_layout(
-        **chart_layout(height=480),
-        xaxis={"title": "PC 1", "zeroline": False, "showticklabels": False,
-               "range": _padded([p.x for p in points], 0.15)},
-        yaxis={"title": "PC 2", "zeroline": False, "showticklabels": False,
-               "range": _padded([p.y for p in points], 0.1)},
-    )
-    return fig
-
-
-def _padded(values: Sequence[float], share: float) -> list[float] | None:
-    """An axis range with room for text labels at its ends."""
-    if not values:
-        return None
-    low, high = min(values), max(values)
-    pad = (high - low) * share or 1.0
-    return [low - pad, high + pad]

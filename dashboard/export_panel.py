@@ -1,4 +1,4 @@
-"""Export buttons: paper figures (PDF/SVG/PNG) and a zip bundle of a run, with downloads."""
+"""Export buttons: paper figures (PDF/SVG/PNG), tables (CSV/LaTeX) and a zip bundle of a run."""
 
 from __future__ import annotations
 
@@ -53,14 +53,14 @@ def preview(run_dir: Path, preset: str, key: str) -> None:
 
 
 def export_buttons(run_dir: Path, key: str, show_preview: bool = False) -> None:
-    """Preset and formats, an export button, a bundle button, and download buttons."""
+    """Preset and formats; figures, bundle and tables buttons; one download per file."""
     cols = st.columns(2)
     preset = cols[0].selectbox(
         "Preset", list(PRESETS), format_func=PRESETS.get, key=f"{key}_preset"
     )
     formats = cols[1].multiselect("Formats", list(FORMATS), default=["pdf", "svg"],
                                   key=f"{key}_formats")
-    buttons = st.columns(2)
+    buttons = st.columns(3)
     files_key = f"{key}_files"
     if buttons[0].button("Export figures", key=f"{key}_go", type="primary",
                          icon=":material/insert_chart:", disabled=not formats):
@@ -78,7 +78,15 @@ def export_buttons(run_dir: Path, key: str, show_preview: bool = False) -> None:
             zip_path = bundle_run(run_dir, export_dir(run_dir) / f"{Path(run_dir).name}.zip",
                                   formats=formats, preset=preset)
             st.session_state[files_key] = [*st.session_state.get(files_key, []), str(zip_path)]
-    files = [Path(p) for p in st.session_state.get(files_key, []) if Path(p).is_file()]
+    if buttons[2].button("Tables (CSV + LaTeX)", key=f"{key}_tables", icon=":material/table:"):
+        with guard("export the tables"), st.spinner("Writing the tables…"):
+            from line_core.export import export_tables
+
+            written = export_tables(run_dir, export_dir(run_dir))
+            st.session_state[files_key] = [*st.session_state.get(files_key, []),
+                                           *(str(p) for p in written)]
+    files = [Path(p) for p in dict.fromkeys(st.session_state.get(files_key, []))
+             if Path(p).is_file()]
     if files:
         st.caption(f"Written to `{export_dir(run_dir)}`:")
         with st.container(horizontal=True, gap="small"):

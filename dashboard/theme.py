@@ -24,8 +24,6 @@ OKABE_ITO = {
 CONTROL_COLOUR = OKABE_ITO["grey"]
 BEST_COLOUR = OKABE_ITO["black"]
 BASELINE_COLOUR = OKABE_ITO["grey"]
-#: A sequential colour scale that stays readable for colour-blind readers.
-SCORE_SCALE = "Cividis"
 
 STATUS_BADGES = {
     "running": ("Running", "blue"),

@@ -37,6 +37,8 @@ from line_core.figures.mpl import layer_table_mpl, rc_params
 from line_core.figures.render import PlotlyJob, find_browser, render_kaleido, save_mpl
 from line_core.figures.style import Preset, get_preset
 from line_core.figures.tables import (
+    GROUPS_ALIGN,
+    HISTORY_ALIGN,
     RUNS_ALIGN,
     csv_text,
     groups_table,
@@ -198,8 +200,8 @@ def write_tables(data: RunData, folder: Path) -> list[Path]:
     """history, groups and summary tables as CSV and LaTeX in ``folder``."""
     summary = runs_table([row_for(data.run_dir.name, data.history, data.report)])
     tables = {
-        "history": (history_table(data.history), "rllllrrr"),
-        "groups": (groups_table(data.report), "llrrrl"),
+        "history": (history_table(data.history), HISTORY_ALIGN),
+        "groups": (groups_table(data.report), GROUPS_ALIGN),
         "summary": (summary, RUNS_ALIGN),
     }
     written = []

@@ -184,6 +184,18 @@ def test_live_run_steer_analyse_export(server, page):
     svg = files["svg"].read_text(errors="replace")
     assert "<svg" in svg[:2000] and files["svg"].stat().st_size > 2000
 
+    # tables on their own, without the zip
+    page.get_by_role("button", name="Tables (CSV + LaTeX)").click()
+    page.get_by_role("button").filter(has_text="history.csv (").first.wait_for(timeout=120_000)
+    for name in ("history.csv", "groups.tex"):
+        with page.expect_download() as download:
+            page.get_by_role("button").filter(has_text=f"{name} (").first.click()
+        target = runs.parent / f"download-{name}"
+        download.value.save_as(target)
+        files[name] = target
+    assert files["history.csv"].read_text().startswith("Iter.,Concept,")
+    assert "\\toprule" in files["groups.tex"].read_text()
+
 
 @pytest.mark.parametrize(
     ("name", "path", "expect"),

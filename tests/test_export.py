@@ -22,7 +22,7 @@ from line_core.export import (
     safe_name,
 )
 from line_core.figures.render import DEBIAN_CHROMIUM, find_browser
-from line_core.figures.tables import latex_escape, latex_table
+from line_core.figures.tables import column_count, latex_escape, latex_table
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FIGURES = ("score_curve", "activation_bars", "image_grid", "poly_map")
@@ -73,6 +73,11 @@ def test_export_through_matplotlib_fallback(run_dir, tmp_path):
     _check_files(out, producer=b"Matplotlib")
     names = {p.name for p in paths}
     assert {"history.csv", "history.tex", "groups.tex", "summary.csv"} <= names
+    for tex in sorted(out.glob("*.tex")):  # every table's column spec fits its header
+        lines = tex.read_text().splitlines()
+        spec = re.match(r"\\begin\{tabular\}\{(.*)\}$", lines[1]).group(1)
+        header = lines[3]
+        assert column_count(spec) == header.count(" & ") + 1, tex.name
 
 
 def test_auto_falls_back_without_a_browser(run_dir, tmp_path, monkeypatch):
@@ -128,6 +133,8 @@ def test_latex_escapes_special_characters():
     assert "red \\& blue\\_1 & 0.91 \\\\" in table
     assert "line break & 1.0" in table
     assert table.count("\\\\") == 3
+    with pytest.raises(ValueError, match="3 columns"):
+        latex_table(["a", "b"], [["1", "2"]], "lrr")
 
 
 def test_safe_names():

@@ -44,12 +44,14 @@ def test_presets_are_paper_sizes():
 
 def test_palette_is_okabe_ito():
     assert set(SOURCE_COLOURS.values()) <= set(OKABE_ITO.values())
-    # an initial pool comes from control classes OR from the concept atlas, never both: the
-    # atlas's top / random concepts take the colours of the top / random classes
-    assert SOURCE_COLOURS["atlas"] == SOURCE_COLOURS["control-class"]
-    assert SOURCE_COLOURS["random-atlas"] == SOURCE_COLOURS["random-class"]
-    together = {k: v for k, v in SOURCE_COLOURS.items() if k not in ("atlas", "random-atlas")}
-    assert len(set(together.values())) == len(together)
+    # the initial pool's sources (seed vocabulary, classes, atlas, random picks) share one
+    # colour; who proposed a concept (LLM, lexicon, user, summary, probe) has its own
+    pool = ("seed", "control-class", "random-class", "atlas", "random-atlas")
+    assert {SOURCE_COLOURS[s] for s in pool} == {SOURCE_COLOURS["seed"]}
+    proposers = ("llm", "lexicon", "user", "summary", "probe", "seed")
+    assert len({SOURCE_COLOURS[s] for s in proposers}) == len(proposers)
+    # the LLM's blue has no near twin (the seed vocabulary's sky blue was mistaken for it)
+    assert OKABE_ITO["sky_blue"] not in SOURCE_COLOURS.values()
 
 
 @pytest.mark.parametrize("preset", ["single", "double"])

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import analysis, charts, state
+from dashboard import analysis, state
 from dashboard.errors import guard
 from dashboard.theme import PLOTLY_CONFIG
 from dashboard.widgets import image_strip, page_link, run_picker
+from line_core.figures.poly_map import poly_map_figure
 
 GROUP_IMAGES = 8
 FORMULA = (
@@ -119,7 +120,7 @@ def render() -> None:
             layer=summary.layer,
             unit=summary.neuron,
         )
-    left, right = st.columns([2, 3], gap="medium")
+    left, right = st.columns([3, 2], gap="medium")
     with right:
         st.markdown("**Drivers** · each with the tests that separate it from the others")
         for group in report.groups:
@@ -128,13 +129,13 @@ def render() -> None:
             st.caption("Mixed (satisfy several groups, joined none): " + ", ".join(report.mixed))
     with left:
         st.markdown("**Tried concepts** · 2-D PCA of their MiniLM text embeddings")
-        st.plotly_chart(
-            charts.concept_map(report.points, report.threshold), key="po_map", config=PLOTLY_CONFIG
-        )
+        st.plotly_chart(poly_map_figure(report, preset=None), key="po_map",
+                        config=PLOTLY_CONFIG, width="content", theme=None)
         st.caption(
-            "Large labelled symbols: concepts that drive a group, one symbol per group; dots: "
-            "the rest. Colour: AUC. Nearby points have similar words, not necessarily the same "
-            "driver: the groups come from the attribute formula, not from this map."
+            "The same map as the exported figure. Outlined points: concepts that drive a group "
+            "(hull in the group's colour; a number where the name does not fit, with the key "
+            "under the map); dots: the rest. Colour: AUC. Nearby points have similar words, not "
+            "necessarily the same driver: the groups come from the attribute formula."
         )
         with st.container(border=True):
             st.markdown("**Definition**")

@@ -13,9 +13,13 @@ from line_core.figures.style import GREY, Preset, source_colour
 from line_core.record.history import RunHistory
 
 
-def bars_height_in(n_rows: int) -> float:
-    """Figure height that keeps each row readable at print size."""
-    return 0.75 + 0.2 * max(n_rows, 1)
+def bars_height_in(n_rows: int, lines: int = 1) -> float:
+    """Figure height that keeps each row readable at print size.
+
+    ``lines``: the most label lines of a row (rows are evenly spaced, so every row gets the
+    tallest label's room).
+    """
+    return 0.75 + (0.2 + 0.12 * (max(lines, 1) - 1)) * max(n_rows, 1)
 
 
 def activation_bars(
@@ -44,7 +48,8 @@ def activation_bars(
                 x=[row.mean],
                 y=[label],
                 orientation="h",
-                marker={"color": colour, "opacity": 0.85, "line": {"width": 0}},
+                marker={"color": colour, "opacity": 0.85,
+                        "line": {"width": 0.6, "color": "#333333"}},
                 error_x={
                     "type": "data",
                     "array": [row.spread],
@@ -86,4 +91,5 @@ def activation_bars(
     fig.update_xaxes(title_text="Activation", showgrid=True, gridcolor="#EEEEEE", zeroline=False)
     fig.update_layout(barmode="overlay", bargap=0.35)
     top_legend(fig, preset, side_px=max(text_px(x, small) for w in wrapped for x in w) + 16)
-    return finish(fig, preset, height_in=bars_height_in(len(rows)))
+    lines = max((len(w) for w in wrapped), default=1)
+    return finish(fig, preset, height_in=bars_height_in(len(rows), lines))

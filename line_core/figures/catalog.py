@@ -58,12 +58,17 @@ def load_run_data(
     return RunData(Path(run_dir), history, manifest, values, report)
 
 
+def meanings(data: RunData) -> list[list[str]]:
+    """The concepts of each driver group (the image grid shows each meaning's images)."""
+    return [group.concepts for group in data.report.groups]
+
+
 def plotly_figures(data: RunData, preset: str | Preset | None = "single") -> dict[str, go.Figure]:
     """The run's figures as plotly figures, keyed by :data:`RUN_FIGURES` names."""
     return {
         "score_curve": score_curve(data.history, preset),
         "activation_bars": activation_bars(data.history, data.control, preset),
-        "image_grid": image_grid(data.history, data.run_dir, preset),
+        "image_grid": image_grid(data.history, data.run_dir, preset, groups=meanings(data)),
         "poly_map": poly_map(data.history, preset, report=data.report),
     }
 
@@ -75,6 +80,7 @@ def mpl_figures(data: RunData, preset: str | Preset = "single") -> dict[str, Fig
     return {
         "score_curve": mpl.score_curve_mpl(data.history, preset),
         "activation_bars": mpl.activation_bars_mpl(data.history, data.control, preset),
-        "image_grid": mpl.image_grid_mpl(data.history, data.run_dir, preset),
+        "image_grid": mpl.image_grid_mpl(data.history, data.run_dir, preset,
+                                         groups=meanings(data)),
         "poly_map": mpl.poly_map_mpl(data.report, preset),
     }

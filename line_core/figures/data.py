@@ -78,6 +78,12 @@ class GridRow:
     concept: str
     auc: float
     cells: list[GridCell]
+    group: int | None = None
+
+    @property
+    def title(self) -> str:
+        """The concept, prefixed by its meaning in a multi-meaning grid (``G2 · stripes``)."""
+        return f"G{self.group} · {self.concept}" if self.group is not None else self.concept
 
 
 def score_curve_data(history: RunHistory, jitter: float = 0.32) -> ScoreCurveData:
@@ -147,13 +153,41 @@ def top_records(history: RunHistory, n: int) -> list[ScoredRecord]:
     return sorted(history.unique_records(), key=lambda r: r.rank_key, reverse=True)[:n]
 
 
+def meaning_records(
+    history: RunHistory, groups: Sequence[Sequence[str]], n: int
+) -> list[tuple[ScoredRecord, int | None]]:
+    """Up to ``n`` concepts with their group number: every meaning gets rows.
+
+    With two or more groups (the drivers of :func:`line_core.analysis.polysemanticity`), the
+    rows take each group's best concept in turn, then each group's second, and so on, so a
+    two-meaning unit shows both meanings' images; with one group or none, the top concepts.
+    """
+    if len(groups) < 2:
+        return [(record, None) for record in top_records(history, n)]
+    ranked = sorted(history.unique_records(), key=lambda r: r.rank_key, reverse=True)
+    per_group = [[r for r in ranked if r.concept in set(members)] for members in groups]
+    chosen: list[tuple[ScoredRecord, int | None]] = []
+    for depth in range(max(len(g) for g in per_group)):
+        for index, members in enumerate(per_group, start=1):
+            if depth < len(members) and len(chosen) < n:
+                chosen.append((members[depth], index))
+    return chosen
+
+
 def grid_rows(
-    history: RunHistory, run_dir: Path | str, n_concepts: int = 4, n_images: int = 5
+    history: RunHistory,
+    run_dir: Path | str,
+    n_concepts: int = 4,
+    n_images: int = 5,
+    groups: Sequence[Sequence[str]] = (),
 ) -> list[GridRow]:
-    """Top concepts with their most activating images (missing image files are skipped)."""
+    """Top concepts with their most activating images (missing image files are skipped).
+
+    With two or more ``groups``, the rows take every meaning in turn (:func:`meaning_records`).
+    """
     root = Path(run_dir).resolve()
     rows = []
-    for record in top_records(history, n_concepts):
+    for record, group in meaning_records(history, groups, n_concepts):
         pairs = sorted(zip(record.images, record.activations, strict=False), key=lambda p: -p[1])
         cells = []
         for rel, activation in pairs:
@@ -162,7 +196,7 @@ def grid_rows(
                 cells.append(GridCell(path, float(activation)))
             if len(cells) == n_images:
                 break
-        rows.append(GridRow(record.concept, record.auc, cells))
+        rows.append(GridRow(record.concept, record.auc, cells, group))
     return rows
 
 

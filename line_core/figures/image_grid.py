@@ -7,6 +7,7 @@ panels side by side instead of doubling the image size.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,10 +75,11 @@ def prepare_grid(
     preset: str | Preset | None,
     n_concepts: int | None,
     n_images: int,
+    groups: Sequence[Sequence[str]] = (),
 ) -> tuple[list[GridRow], list[PanelBox], float, float]:
-    """Rows, panel boxes, width and height (inches) of an image grid."""
+    """Rows, panel boxes, width and height (inches) of an image grid (per meaning: ``groups``)."""
     width_in = get_preset(preset).width_in if preset is not None else 7.0
-    rows = grid_rows(history, run_dir, n_concepts or default_concepts(preset), n_images)
+    rows = grid_rows(history, run_dir, n_concepts or default_concepts(preset), n_images, groups)
     n_cols = max([len(r.cells) for r in rows] + [1])
     panels, height_in = grid_layout(len(rows), n_cols, width_in)
     return rows, panels, width_in, height_in
@@ -89,9 +91,15 @@ def image_grid(
     preset: str | Preset | None = "single",
     n_concepts: int | None = None,
     n_images: int = 5,
+    groups: Sequence[Sequence[str]] = (),
 ) -> go.Figure:
-    """Rows = top concepts (header: concept and AUC), columns = their most activating images."""
-    rows, panels, width_in, height_in = prepare_grid(history, run_dir, preset, n_concepts, n_images)
+    """Rows = top concepts (header: concept and AUC), columns = their most activating images.
+
+    ``groups``: the concepts of each meaning; with two or more, every meaning gets rows
+    (headed ``G1 · concept``), so a multi-meaning unit shows each meaning's images.
+    """
+    rows, panels, width_in, height_in = prepare_grid(history, run_dir, preset, n_concepts,
+                                                     n_images, groups)
     body, small = font_sizes(preset)
     fig = go.Figure()
 
@@ -109,7 +117,7 @@ def image_grid(
             yref="paper",
             xanchor="left",
             yanchor="top",
-            text=f"<b>{row.concept}</b>  AUC {row.auc:.2f}",
+            text=f"<b>{row.title}</b>  AUC {row.auc:.2f}",
             showarrow=False,
             font={"size": body},
             borderpad=0,

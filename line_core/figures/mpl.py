@@ -20,7 +20,7 @@ from line_core.figures.activation_bars import bars_height_in
 from line_core.figures.data import pool_rows, score_curve_data, thumbnail, wrap_label
 from line_core.figures.image_grid import prepare_grid
 from line_core.figures.layer_table import FIGURE_ALIGN, LayerRow, table_grid
-from line_core.figures.poly_map import group_colour, group_legend, hull_outline, verdict_line
+from line_core.figures.poly_map import group_colour, group_legend, hull_outline, poly_map_layout
 from line_core.figures.score_curve import SOURCE_ORDER
 from line_core.figures.style import GREY, LIGHT_GREY, MPL_FONTS, Preset, get_preset, source_colour
 from line_core.record.history import RunHistory
@@ -157,7 +157,8 @@ def activation_bars_mpl(
 ) -> Figure:
     """Matplotlib twin of :func:`line_core.figures.activation_bars`."""
     rows = pool_rows(history, control, limit=limit)
-    height = bars_height_in(len(rows))
+    wrapped = ["\n".join(wrap_label(r.label, 24)) for r in rows]
+    height = bars_height_in(len(rows), max((w.count("\n") + 1 for w in wrapped), default=1))
     fig, p = _figure(preset, height)
     top = 1.0 - 0.42 / height
     ax = fig.add_axes((0.36, 0.32 / height, 0.6, top - 0.32 / height))
@@ -173,6 +174,8 @@ def activation_bars_mpl(
             color=colour,
             alpha=0.85,
             height=0.65,
+            edgecolor="#333333",
+            linewidth=0.4,
             error_kw={"elinewidth": 0.8, "capsize": 1.5, "capthick": 0.8},
             label=None if name in seen or row.source == "control" else name,
         )
@@ -184,7 +187,7 @@ def activation_bars_mpl(
     if control is not None and len(control) > 0:
         ax.axvline(float(np.mean(control)), color="#444444", lw=0.8, ls="--")
     ax.set_yticks(y)
-    ax.set_yticklabels(["\n".join(wrap_label(r.label, 24)) for r in rows], fontsize=p.small_pt)
+    ax.set_yticklabels(wrapped, fontsize=p.small_pt)
     ax.set_xlabel("Activation")
     ax.grid(axis="x", color="#EEEEEE", lw=0.5)
     ax.set_axisbelow(True)
@@ -199,9 +202,11 @@ def image_grid_mpl(
     preset: str | Preset = "single",
     n_concepts: int | None = None,
     n_images: int = 5,
+    groups: Sequence[Sequence[str]] = (),
 ) -> Figure:
     """Matplotlib twin of :func:`line_core.figures.image_grid` (same layout in inches)."""
-    rows, panels, width, height = prepare_grid(history, run_dir, preset, n_concepts, n_images)
+    rows, panels, width, height = prepare_grid(history, run_dir, preset, n_concepts, n_images,
+                                               groups)
     fig, p = _figure(preset, height)
     renderer = fig.canvas.get_renderer()
     for row, panel in zip(rows, panels, strict=True):
@@ -209,7 +214,7 @@ def image_grid_mpl(
         name = fig.text(
             panel.left / width,
             y_text,
-            row.concept,
+            row.title,
             fontsize=p.font_pt,
             weight="bold",
             va="top",
@@ -242,12 +247,15 @@ def image_grid_mpl(
 
 
 def poly_map_mpl(report: PolysemanticityReport, preset: str | Preset = "single") -> Figure:
-    """Matplotlib twin of :func:`line_core.figures.poly_map`."""
-    fig, p = _figure(preset, 3.0)
-    ax = fig.add_axes((0.07, 0.06, 0.74, 0.72))
+    """Matplotlib twin of :func:`line_core.figures.poly_map` (the same layout, in inches)."""
+    layout = poly_map_layout(report, preset)
+    width_in, height_in = layout.size_in
+    left, bottom, plot_w, plot_h = layout.plot_in
+    fig, p = _figure(preset, height_in)
+    ax = fig.add_axes((left / width_in, bottom / height_in, plot_w / width_in,
+                       plot_h / height_in))
     points = report.points
-    xy = np.array([[pt.x, pt.y] for pt in points]) if points else np.zeros((0, 2))
-    span = float(np.ptp(xy, axis=0).max()) if len(xy) else 1.0
+    span = max(layout.xlim[1] - layout.xlim[0], layout.ylim[1] - layout.ylim[0]) / 1.24
     for group in report.groups:
         members = np.array([[pt.x, pt.y] for pt in points if pt.group == group.index])
         ring = hull_outline(members, pad=0.05 * (span or 1.0))
@@ -255,56 +263,39 @@ def poly_map_mpl(report: PolysemanticityReport, preset: str | Preset = "single")
             colour = group_colour(group.index)
             ax.add_patch(Polygon(ring, closed=True, fc=colour, ec=colour, alpha=0.25, lw=1))
     low = [pt for pt in points if pt.group is None]
-    mappable = ax.scatter(
-        [pt.x for pt in low],
-        [pt.y for pt in low],
-        c=[pt.auc for pt in low],
-        cmap="cividis",
-        vmin=0.5,
-        vmax=1.0,
-        s=10,
-        lw=0.3,
-        ec="#7F7F7F",
-        label="_nolegend_",
-    )
+    style = {"cmap": "cividis", "vmin": 0.5, "vmax": 1.0}
+    mappable = ax.scatter([pt.x for pt in low], [pt.y for pt in low], c=[pt.auc for pt in low],
+                          s=10, lw=0.3, ec="#7F7F7F", label="_nolegend_", **style)
     for group in report.groups:
         pts = [pt for pt in points if pt.group == group.index]
-        colour = group_colour(group.index)
-        mappable = ax.scatter(
-            [pt.x for pt in pts],
-            [pt.y for pt in pts],
-            c=[pt.auc for pt in pts],
-            cmap="cividis",
-            vmin=0.5,
-            vmax=1.0,
-            s=22,
-            lw=1.2,
-            ec=colour,
-            label=group_legend(group.index, group.term, group.best_auc, group.strength),
-        )
-        for pt in pts:
-            text = pt.concept if len(pt.concept) <= 16 else pt.concept[:15] + "…"
-            ax.annotate(
-                text,
-                (pt.x, pt.y),
-                xytext=(0, 4),
-                textcoords="offset points",
-                ha="center",
-                va="bottom",
-                fontsize=p.small_pt,
-            )
-    if len(xy):
-        pad = 0.12 * (span or 1.0)
-        ax.set_xlim(xy[:, 0].min() - pad, xy[:, 0].max() + pad)
-        ax.set_ylim(xy[:, 1].min() - pad, xy[:, 1].max() + pad)
+        mappable = ax.scatter([pt.x for pt in pts], [pt.y for pt in pts],
+                              c=[pt.auc for pt in pts], s=22, lw=1.2,
+                              ec=group_colour(group.index), label=group_legend(group.index),
+                              **style)
+    for label in layout.labels:
+        pt = layout.labelled[label.index]
+        leader = {"arrowstyle": "-", "lw": 0.5, "color": "#555555", "shrinkA": 0,
+                  "shrinkB": 4} if label.leader else None
+        ax.annotate(label.text, (pt.x, pt.y), xytext=(label.dx_pt, label.dy_pt),
+                    textcoords="offset points", ha=label.ha,
+                    va="center" if label.va == "middle" else label.va, fontsize=layout.font_pt,
+                    arrowprops=leader)
+    ax.set_xlim(*layout.xlim)
+    ax.set_ylim(*layout.ylim)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_xlabel(verdict_line(report), fontsize=p.small_pt)
-    ax.set_ylabel("semantic axis 2")
+    ax.set_ylabel("semantic axis 2", fontsize=p.small_pt, labelpad=2)
     _style_axes(ax, p)
-    _top_legend(fig, ax, p, 3.0, bottom_in=0.22)
-    box = ax.get_position()
-    cax = fig.add_axes((box.x1 + 0.03, box.y0 + 0.1 * box.height, 0.025, 0.75 * box.height))
+    if report.groups:
+        anchor = (left / width_in, (bottom + plot_h) / height_in)
+        fig.legend(loc="lower left", bbox_to_anchor=anchor,
+                   ncol=len(report.groups), fontsize=p.small_pt, handletextpad=0.3,
+                   columnspacing=1.0, borderaxespad=0.1)
+    for i, line in enumerate(layout.caption):
+        fig.text(0.06 / width_in, (bottom - 0.08 - i * layout.line_in) / height_in, line,
+                 fontsize=layout.font_pt, va="top", ha="left")
+    cax = fig.add_axes(((left + plot_w + 0.06) / width_in, (bottom + 0.125 * plot_h) / height_in,
+                        0.07 / width_in, 0.75 * plot_h / height_in))
     bar = fig.colorbar(mappable, cax=cax)
     bar.set_label("AUC", fontsize=p.small_pt)
     bar.ax.tick_params(labelsize=p.small_pt, width=0.5, length=2)

@@ -33,18 +33,20 @@ PALETTE = [
 ]
 GREY = "#8C8C8C"
 LIGHT_GREY = "#D9D9D9"
-#: Colour of each concept source (``ConceptProposed.source``).
+#: Colour of each concept source (``ConceptProposed.source``). The initial pool's sources
+#: (seed vocabulary, atlas, class names, random picks) share green, so the LLM's blue has no
+#: near twin; probes are yellow (drawn with a dark outline where they are small).
 SOURCE_COLOURS = {
     "llm": OKABE_ITO["blue"],
     "lexicon": OKABE_ITO["orange"],
     "user": OKABE_ITO["vermillion"],
-    "seed": OKABE_ITO["sky_blue"],
+    "seed": OKABE_ITO["bluish_green"],
     "control-class": OKABE_ITO["bluish_green"],
-    "random-class": OKABE_ITO["yellow"],
+    "random-class": OKABE_ITO["bluish_green"],
     "atlas": OKABE_ITO["bluish_green"],
-    "random-atlas": OKABE_ITO["yellow"],
+    "random-atlas": OKABE_ITO["bluish_green"],
     "summary": OKABE_ITO["reddish_purple"],
-    "probe": OKABE_ITO["black"],
+    "probe": OKABE_ITO["yellow"],
 }
 SOURCE_SYMBOLS = {
     "llm": "circle",

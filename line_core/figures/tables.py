@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 
 from line_core.analysis.polysemanticity import PolysemanticityReport
@@ -38,6 +39,9 @@ def latex_table(
 ) -> str:
     r"""A booktabs ``tabular`` (needs ``\usepackage{booktabs}``); every cell is escaped."""
     spec = align or "l" * len(header)
+    if column_count(spec) != len(header):
+        raise ValueError(f"column spec {spec!r} has {column_count(spec)} columns, the table "
+                         f"{len(header)}")
     lines = [
         "% requires \\usepackage{booktabs}",
         f"\\begin{{tabular}}{{{spec}}}",
@@ -48,6 +52,11 @@ def latex_table(
     lines += [" & ".join(latex_escape(c) for c in row) + " \\\\" for row in rows]
     lines += ["\\bottomrule", "\\end{tabular}", ""]
     return "\n".join(lines)
+
+
+def column_count(spec: str) -> int:
+    """Columns of a ``tabular`` spec: ``l``/``c``/``r`` letters and ``p{..}`` columns."""
+    return len(re.findall(r"[lcr]|p\{[^}]*\}", re.sub(r"p\{[^}]*\}", "p{}", spec)))
 
 
 def csv_text(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -82,6 +91,10 @@ def history_table(history: RunHistory) -> tuple[tuple[str, ...], list[list[str]]
 
 GROUP_HEADER = ("Group", "Term", "Best concept", "Best AUC", "90% CI", "Strength", "Share",
                 "Concepts", "Separating tests")
+#: LaTeX column alignment of :func:`groups_table` (the long text columns wrap).
+GROUPS_ALIGN = "lp{2.6cm}lrlrrp{3.2cm}p{4.2cm}"
+#: LaTeX column alignment of :func:`history_table`.
+HISTORY_ALIGN = "rllrlrrr"
 
 
 def groups_table(report: PolysemanticityReport) -> tuple[tuple[str, ...], list[list[str]]]:
