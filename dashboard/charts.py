@@ -130,10 +130,19 @@ def score_curve(
         )
     fig.update_layout(
         **chart_layout(height=360),
-        xaxis={"title": "iteration", "dtick": 1, "rangemode": "tozero"},
+        xaxis={"title": "iteration", "dtick": iteration_step(max(
+            (r.iteration for r in records), default=1)), "rangemode": "tozero"},
         yaxis={"title": "AUC vs control (90% bootstrap CI)", "range": [0, 1.04]},
     )
     return fig
+
+
+def iteration_step(last: int, ticks: int = 12) -> int:
+    """An integer tick step keeping about ``ticks`` labels on an iteration axis (1, 2, 5…)."""
+    for step in (1, 2, 5, 10, 20, 50, 100, 200, 500):
+        if last / step <= ticks:
+            return step
+    return 1000
 
 
 def compare_curves(

@@ -29,6 +29,7 @@ from line_core.record import (
     Rescore,
     RunHistory,
     RunStatus,
+    ScoredRecord,
     Stop,
 )
 
@@ -186,6 +187,15 @@ def user_concepts(hist: RunHistory, baseline: Baseline | None) -> None:
         )
 
 
+def pool_with_bans(hist: RunHistory) -> list[ScoredRecord]:
+    """The pool, then the best record of every banned concept (the ban shows where it acts)."""
+    pool = list(hist.current_pool())
+    shown = {normalise(r.concept) for r in pool}
+    banned = [r for r in hist.unique_records()
+              if hist.is_banned(r.concept) and normalise(r.concept) not in shown]
+    return pool + banned
+
+
 def feed(run_dir: Path, hist: RunHistory, baseline: Baseline | None, key: str) -> None:
     """Every iteration, newest first (images for the most recent ones)."""
     iterations = sorted({r.iteration for r in hist.records if r.iteration > 0}, reverse=True)
@@ -254,8 +264,8 @@ def body(run_dir: Path, key: str) -> None:
     with left, st.container(border=True):
         latest_iteration(run_dir, hist, baseline)
     with right:
-        st.markdown("**Pool** (best first)")
-        records_table(hist.current_pool(), key=f"{key}_pool", hist=hist, columns=POOL_COLUMNS)
+        st.markdown("**Pool** (best first; banned concepts struck at the end)")
+        records_table(pool_with_bans(hist), key=f"{key}_pool", hist=hist, columns=POOL_COLUMNS)
         user_concepts(hist, baseline)
     st.markdown("#### Iterations")
     feed(run_dir, hist, baseline, key)

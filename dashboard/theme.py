@@ -65,8 +65,9 @@ def chart_layout(height: int = 320, **extra: Any) -> dict[str, Any]:
         "height": height,
         "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
         "font": {"size": 13},
+        # under the plot: above it, plotly's toolbar (top right, on hover) covers entries
         "legend": {
-            "orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0,
+            "orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0,
             "title": None, "font": {"size": 12},
         },
         "hoverlabel": {"font_size": 12},

@@ -132,14 +132,17 @@ def records_frame(
     hist: RunHistory | None = None,
     pool: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """A table of scored concepts (best first): banned ones struck through and tagged.
+    """A table of scored concepts (best first, banned ones last, struck through and tagged).
 
     ``status`` says ``banned`` (the researcher banned it: never the label), ``ban queued``,
     ``label`` (the run's label, bans applied) or, when ``pool`` is given, ``in pool``.
     """
     in_pool = {normalise(c) for c in pool}
+    ranked = sorted(records, key=lambda r: r.rank_key, reverse=True)
+    if hist is not None:  # banned concepts last, where they no longer compete
+        ranked.sort(key=lambda r: hist.is_banned(r.concept))
     rows = []
-    for r in sorted(records, key=lambda r: r.rank_key, reverse=True):
+    for r in ranked:
         note = mark(hist, r.concept)
         if not note and normalise(r.concept) in in_pool:
             note = "in pool"

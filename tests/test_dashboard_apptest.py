@@ -445,10 +445,6 @@ def test_explore_runs_live_and_a_user_concept_enters_the_pool(started):
     assert len(at.image) >= 1  # the iterations' images, captioned with activations
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "open bug (2026-12-02, after the provenance and probe changes): a Ban posted right after a "
-    "Re-score of a finished run is sometimes never posted or not shown struck in the tables; "
-    "recorded in the stop's note for the next session"))
 def test_explore_steer_a_finished_run_rescore_and_ban(started):
     at, run_dir = started
     _wait(at, _finished(run_dir))
@@ -471,7 +467,7 @@ def test_explore_steer_a_finished_run_rescore_and_ban(started):
     # the later session (the worker that applied the commands) does not overwrite the time
     assert history.worked_seconds == pytest.approx(worked)
     assert f"**finished** in {seconds_text(worked)}" in texts(at)
-    # the ban shows where it takes effect: struck in the tables, never the label
+    # the ban shows where it takes effect: struck at the end of the pool table, never the label
     assert history.label != banned
     assert metric(at, "Label").value == history.label
     frames = [d.value for d in at.dataframe]

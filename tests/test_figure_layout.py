@@ -180,3 +180,17 @@ def test_image_grid_gives_every_meaning_rows(planted_runs):
     # one meaning only: the plain top concepts, untitled
     single = grid_rows(data.history, data.run_dir, 4, 3, groups[:1])
     assert all(row.group is None and row.title == row.concept for row in single)
+
+
+def test_score_curve_on_screen_stays_readable_at_80_iterations(planted_runs):
+    from dashboard.charts import iteration_step, score_curve
+
+    assert [iteration_step(n) for n in (5, 12, 13, 80, 400)] == [1, 1, 2, 10, 50]
+    history = load_run_data(planted_runs["or"], embedder=trigram_embedder).history
+    records = [r for r in history.records]
+    long = [type(r)(**{**r.__dict__, "iteration": 8 * r.iteration}) for r in records]
+    fig = score_curve(long, [(8 * i, a) for i, a in history.best_so_far()])
+    last = max(r.iteration for r in long)
+    assert last >= 40 and last / fig.layout.xaxis.dtick <= 12
+    # the legend sits under the plot, out of the way of plotly's toolbar (top right)
+    assert fig.layout.legend.yanchor == "top" and fig.layout.legend.y < 0
