@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dashboard_server import assert_no_view_error, dashboard_server
+from dashboard_server import assert_no_view_error, dashboard_server, readme_asset
 from test_dashboard_browser import (
     CHROMIUM_ARGS,
     SHOTS,
@@ -109,7 +109,7 @@ def test_unit_page(server, page):
         assert time.time() < deadline, "the unit page shows too few images"
         time.sleep(0.5)
     settle(page, 2.5)
-    shot(page, "20_unit_page")
+    readme_asset(shot(page, "20_unit_page"), "unit-page.png")
     assert_no_error(page)
     assert metric_value(page, "Runs") == "2"
 

@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dashboard_server import assert_no_view_error, dashboard_server
+from dashboard_server import assert_no_view_error, dashboard_server, readme_asset
 from test_dashboard_fixture_runs import copy_runs, pristine_runs
 
 from line_core import engine
+from line_core.export import export_figures
 from line_core.record.events import PoolUpdated
 from line_core.record.store import RunStore
 
@@ -146,7 +147,7 @@ def test_live_run_steer_analyse_export(server, page):
     page.get_by_text("finished in", exact=False).first.wait_for(timeout=60_000)
     settle(page, 2.0)
     assert_no_error(page)
-    shot(page, "04_explore_finished")
+    readme_asset(shot(page, "04_explore_finished"), "explore-run.png")
     history = engine.history(run_dir)
     assert [r.concept for r in history.records if r.source == "user"] == ["yellow tiles"]
     assert f"finished in {history.worked_seconds:.1f} s" in main_text(page) or (
@@ -195,6 +196,14 @@ def test_live_run_steer_analyse_export(server, page):
         files[name] = target
     assert files["history.csv"].read_text().startswith("Iter.,Concept,")
     assert "\\toprule" in files["groups.tex"].read_text()
+
+
+def test_readme_figure_is_an_exported_poly_map(planted_runs, tmp_path, chromium_path):
+    """The README's figure: the planted OR unit's poly map, exported as PNG through kaleido."""
+    png = export_figures(planted_runs["or"], ("png",), out_dir=tmp_path, backend="kaleido")
+    figure = next(p for p in png if p.name == "poly_map.png")
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    readme_asset(figure, "figure-poly-map.png")
 
 
 @pytest.mark.parametrize(
