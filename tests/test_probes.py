@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 
 from line_core import engine
-from line_core.concepts import Source
+from line_core.concepts import Score, ScoredConcept, Source
 from line_core.config import ExplainConfig
-from line_core.engine.probes import ablations, is_probe_iteration, probe_quota
+from line_core.engine.probes import ablations, is_probe_iteration, plan_probes, probe_quota
 from line_core.record import load_history
 
 
@@ -61,3 +61,23 @@ def test_probe_iterations_are_tagged_and_counted_in_the_budget(tmp_path):
     assert len(scored) >= 2 and all(r.source == Source.PROBE for r in scored)
     others = [p for p in history.proposals if 1 <= p.iteration <= 3 and p.iteration != it]
     assert others and all(p.source != Source.PROBE for p in others)
+
+
+def _scored(concept: str, auc: float, mean: float) -> ScoredConcept:
+    return ScoredConcept(concept, Score(auc=auc, mad=mean, mean_activation=mean), "lexicon")
+
+
+def test_a_diluted_second_driver_is_isolated_in_the_first_probe_batch():
+    # blue fires fully; yellow only shows inside a mixture (weak mean, AUC clearly above chance)
+    scores = {c.concept: c for c in [
+        _scored("blue", 0.98, 3.0), _scored("blue hexagons", 0.89, 1.9),
+        _scored("yellow crosses", 0.78, 0.7), _scored("waves", 0.55, 0.1),
+    ]}
+    probes = [p.concept for p in plan_probes(scores, 0.0, ["checkerboard", "stars"],
+                                             lambda c: c not in scores, seed=0)]
+    assert "yellow" in probes[:3]  # the candidate's colour alone
+    assert any("crosses" in p and "yellow" not in p for p in probes)  # its shape without colour
+    # a concept at chance sharing nothing with the best is no candidate
+    weak = {**scores, "yellow crosses": _scored("yellow crosses", 0.6, 0.2)}
+    assert "yellow" not in [p.concept for p in plan_probes(weak, 0.0, [], lambda c: c not in weak,
+                                                           seed=0)]

@@ -8,7 +8,8 @@ iteration in one forward pass:
 * *ablations* of the best concept: each attribute dropped (colour made neutral: grey on
   silver; pattern or shape left out) or swapped (another colour, pattern, orientation or
   shape): if "grey vertical stripes on silver" still fires, red is not needed;
-* ablations of the strongest concept sharing no attribute with the best (a second driver);
+* ablations of the best-ranked concept sharing no attribute with the best that is strong or
+  clearly above chance (a second driver), taking turns with the best's ablations;
 * concepts *unlike* every strong concept so far: from the generator's vocabulary, sharing no
   attribute with them, preferring attributes the run has not tried yet.
 
@@ -34,6 +35,10 @@ PROBE_BATCH = 4
 CLEAR_AUC = 0.9
 #: A concept is strong from this share of the strongest concept's rise above the control.
 STRONG = 0.5
+#: A concept sharing no attribute with the best is a second-driver candidate when it is strong
+#: or clearly above chance: a second driver seen only in a mixture ("yellow crosses" for a
+#: yellow OR blue unit) is diluted, so its strength alone would hide it.
+SECOND_AUC = 0.7
 #: Figure and ground colours without hue: a pattern drawn in them carries no colour attribute
 #: (naming the ground too keeps the renderer from picking a contrasting, possibly black, one).
 NEUTRAL = ("gray", "silver")
@@ -53,6 +58,7 @@ class Probe:
 
     concept: str
     reason: str
+    drop: bool = False  # an attribute dropped (isolates the rest), not swapped
 
 
 def probe_quota(iterations: int, share: float) -> int:
@@ -100,11 +106,12 @@ def ablations(concept: str, avoid: frozenset[str], rng: random.Random) -> list[P
     figure, ground = NEUTRAL
     if rest and not attributes(figure) <= attributes(concept):
         out.append(
-            Probe(f"{figure} {_form(rest)} on {ground}", f"'{concept}' in colours of no hue")
+            Probe(f"{figure} {_form(rest)} on {ground}", f"'{concept}' in colours of no hue",
+                  drop=True)
         )
     if colours and shaped:
         plain = [t for t in terms if t.kind not in ("pattern", "shape")]
-        out.append(Probe(_form(plain), f"'{concept}' without its pattern or shape"))
+        out.append(Probe(_form(plain), f"'{concept}' without its pattern or shape", drop=True))
     if colours:
         options = [c for c in SWAP_COLOURS if not (attributes(c) & (avoid | attributes(concept)))]
         if options:
@@ -147,6 +154,14 @@ def unlike(
     return out
 
 
+def interleave(first: Sequence[Probe], second: Sequence[Probe]) -> list[Probe]:
+    """first[0], second[0], first[1], second[1], ... then the rest of the longer one."""
+    out: list[Probe] = []
+    for index in range(max(len(first), len(second))):
+        out += [items[index] for items in (first, second) if index < len(items)]
+    return out
+
+
 def plan_probes(
     scores: Mapping[str, ScoredConcept],
     control_mean: float,
@@ -170,13 +185,16 @@ def plan_probes(
     second = next(
         (
             r
-            for r in strong
-            if not attributes(r.concept) & attributes(best.concept) and attributes(r.concept)
+            for r in ranked[1:]
+            if (strength[r.concept] >= STRONG or r.auc >= SECOND_AUC)
+            and attributes(r.concept)
+            and not attributes(r.concept) & attributes(best.concept)
         ),
         None,
     )
-    if second is not None:
-        tests += ablations(second.concept, avoid, rng)
+    if second is not None:  # take turns, so the second driver is isolated early too
+        tests = interleave(tests, ablations(second.concept, avoid, rng))
+    tests.sort(key=lambda probe: not probe.drop)  # isolating tests first, then swaps
     others = unlike(vocabulary, avoid, tried, rng)
     chosen: list[Probe] = []
     seen: set[str] = set()
