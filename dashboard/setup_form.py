@@ -123,6 +123,26 @@ def _url_unit(layers: dict[str, int]) -> None:
     st.session_state[NEURON_KEY] = int(unit)
 
 
+def _write_url() -> None:
+    """Callback on a changed layer or unit: the URL names the model, layer and unit chosen.
+
+    So a copied or reloaded URL shows the same unit; the markers say these values are the
+    researcher's own, so the URL is not applied over them again.
+    """
+    model = st.session_state.get("ex_model")
+    if model == CUSTOM:
+        model = st.session_state.get("ex_model_spec")
+    chosen = {"model": model, "layer": st.session_state.get("ex_layer"),
+              "unit": st.session_state.get(NEURON_KEY)}
+    for name, value in chosen.items():
+        if value not in (None, ""):
+            st.query_params[name] = str(value)
+    params = st.query_params
+    st.session_state["_ex_url_model"] = params.get("model")
+    st.session_state["_ex_url_unit"] = (params.get("model"), params.get("layer"),
+                                        params.get("unit"))
+
+
 def _use_found_unit() -> None:
     """Callback (runs before the unit widget is drawn): take the chosen unit."""
     chosen = st.session_state.get("ex_found_pick")
@@ -199,7 +219,8 @@ def setup_form() -> ExplainConfig | None:
     _url_unit(layers)
     with top[1]:
         layer = st.selectbox(
-            "Layer", names, key="ex_layer", format_func=lambda n: f"{n}  ({layers[n]} units)"
+            "Layer", names, key="ex_layer", format_func=lambda n: f"{n}  ({layers[n]} units)",
+            on_change=_write_url,
         )
     units = layers[layer]
     default_neuron = getattr(target, "default_neuron", None)
@@ -208,7 +229,8 @@ def setup_form() -> ExplainConfig | None:
     with top[2]:
         # no bounds in the widget: a browser refuses an out-of-range number silently and keeps
         # the previous one; here every value arrives and an out-of-range one is named below
-        neuron = st.number_input(f"Unit (0–{units - 1})", step=1, key=NEURON_KEY)
+        neuron = st.number_input(f"Unit (0–{units - 1})", step=1, key=NEURON_KEY,
+                                 on_change=_write_url)
         problem = unit_error(neuron, layer, units)
         if problem:
             st.error(f"{problem} Nothing runs until the unit is in range.",

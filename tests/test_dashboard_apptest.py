@@ -535,6 +535,17 @@ def test_unit_out_of_range_in_the_url_is_an_error(runs):
     assert at.number_input(key="ex_neuron").value == default_unit()
 
 
+def test_a_chosen_unit_is_written_to_the_url_and_kept(runs):
+    at = open_page(timeout=300)
+    at.number_input(key="ex_neuron").set_value(42).run(timeout=300)
+    assert_clean(at)
+    params = {k: at.query_params[k] for k in ("model", "layer", "unit")}
+    flat = {k: v[0] if isinstance(v, list) else v for k, v in params.items()}
+    assert flat == {"model": "efficientnet_lite0", "layer": "_conv_head", "unit": "42"}
+    at.run(timeout=300)  # the URL now names the unit: it is not applied over the field again
+    assert at.number_input(key="ex_neuron").value == 42 and not at.error
+
+
 def test_review_mode_waits_for_the_researcher(runs):
     at = open_page(timeout=300)
     at.number_input(key="ex_iterations").set_value(1)
