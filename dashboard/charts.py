@@ -15,6 +15,8 @@ from dashboard.theme import (
     source_colour,
     source_label,
 )
+from line_core.concepts import source_kind
+from line_core.figures.style import source_edge
 from line_core.record import Baseline, ScoredRecord
 
 
@@ -53,6 +55,7 @@ def activation_chart(records: Sequence[ScoredRecord], control: Sequence[float]) 
             go.Bar(
                 y=[_short(record.concept)], x=[float(acts.mean())], orientation="h",
                 marker_color=source_colour(record.source), opacity=0.85,
+                marker_line={"width": 0.6, "color": "#333333"},
                 error_x={"type": "data", "array": [float(acts.std(ddof=0))], "color": "#333"},
                 name=label, legendgroup=label, showlegend=label not in seen,
                 customdata=[[record.concept, record.auc, len(acts)]],
@@ -106,7 +109,8 @@ def score_curve(
             go.Scatter(
                 x=xs, y=[r.auc for r in group], mode="markers", name=label,
                 marker={"size": 8, "color": source_colour(group[0].source), "opacity": 0.85,
-                        "line": {"width": 0.5, "color": "#fff"}},
+                        "line": {"width": 0.6,
+                                 "color": source_edge(source_kind(group[0].source))}},
                 error_y={
                     "type": "data", "symmetric": False, "thickness": 1, "width": 0,
                     "array": [max(r.auc_high - r.auc, 0) for r in group],

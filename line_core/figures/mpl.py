@@ -22,7 +22,15 @@ from line_core.figures.image_grid import prepare_grid
 from line_core.figures.layer_table import FIGURE_ALIGN, LayerRow, table_grid
 from line_core.figures.poly_map import group_colour, group_legend, hull_outline, poly_map_layout
 from line_core.figures.score_curve import SOURCE_ORDER
-from line_core.figures.style import GREY, LIGHT_GREY, MPL_FONTS, Preset, get_preset, source_colour
+from line_core.figures.style import (
+    GREY,
+    LIGHT_GREY,
+    MPL_FONTS,
+    Preset,
+    get_preset,
+    source_colour,
+    source_edge,
+)
 from line_core.record.history import RunHistory
 
 MPL_MARKERS = {
@@ -111,6 +119,7 @@ def score_curve_mpl(history: RunHistory, preset: str | Preset = "single") -> Fig
     present = {pt.source for pt in data.points}
     for source in [s for s in SOURCE_ORDER if s in present] + sorted(present - set(SOURCE_ORDER)):
         pts = [pt for pt in data.points if pt.source == source]
+        edge = source_edge(source)
         yerr = np.array(
             [[max(pt.auc - pt.low, 0) for pt in pts], [max(pt.high - pt.auc, 0) for pt in pts]]
         )
@@ -120,12 +129,13 @@ def score_curve_mpl(history: RunHistory, preset: str | Preset = "single") -> Fig
             yerr=yerr,
             fmt=MPL_MARKERS.get(source, "o"),
             color=source_colour(source),
+            ecolor=source_colour(source) if edge == "#FFFFFF" else edge,
             ms=5.0 if MPL_MARKERS.get(source) == "*" else 3.2,
             elinewidth=0.7,
             capsize=0,
             label=source,
-            mec="white",
-            mew=0.3,
+            mec=edge,
+            mew=0.4,
         )
     if data.best:
         xs = [i for i, _ in data.best] + [data.best[-1][0] + 0.5]

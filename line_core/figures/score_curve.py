@@ -6,7 +6,14 @@ import plotly.graph_objects as go
 
 from line_core.figures.common import finish, top_legend
 from line_core.figures.data import score_curve_data
-from line_core.figures.style import GREY, LIGHT_GREY, SOURCE_SYMBOLS, Preset, source_colour
+from line_core.figures.style import (
+    GREY,
+    LIGHT_GREY,
+    SOURCE_SYMBOLS,
+    Preset,
+    source_colour,
+    source_edge,
+)
 from line_core.record.history import RunHistory
 
 SOURCE_ORDER = ("seed", "random-class", "random-atlas", "control-class", "atlas", "llm",
@@ -61,7 +68,7 @@ def score_curve(history: RunHistory, preset: str | Preset | None = "single") -> 
                     "color": source_colour(source),
                     "symbol": SOURCE_SYMBOLS.get(source, "circle"),
                     "size": (7 if source in ("user", "summary") else 5) * (1 if preset else 1.6),
-                    "line": {"width": 0.4, "color": "#FFFFFF"},
+                    "line": {"width": 0.5, "color": source_edge(source)},
                 },
                 error_y={
                     "type": "data",
@@ -70,7 +77,8 @@ def score_curve(history: RunHistory, preset: str | Preset | None = "single") -> 
                     "arrayminus": [max(p.auc - p.low, 0.0) for p in pts],
                     "thickness": 0.8,
                     "width": 0,
-                    "color": source_colour(source),
+                    "color": source_colour(source) if source_edge(source) == "#FFFFFF"
+                    else source_edge(source),
                 },
                 customdata=[[p.concept, p.low, p.high, p.iteration] for p in pts],
                 hovertemplate="%{customdata[0]}<br>iteration %{customdata[3]}<br>"

@@ -118,6 +118,11 @@ def source_colour(source: str) -> str:
     return SOURCE_COLOURS.get(source, OKABE_ITO["black"])
 
 
+def source_edge(source: str) -> str:
+    """Outline (and error-bar) colour for a source's markers: dark around light yellow."""
+    return "#333333" if source_colour(source) == OKABE_ITO["yellow"] else "#FFFFFF"
+
+
 def apply_paper_style(fig: go.Figure, preset: str | Preset, height_in: float) -> go.Figure:
     """Fix size, fonts, white background and margins; no title (captions go in the paper)."""
     p = get_preset(preset)
