@@ -20,7 +20,8 @@ from line_core.record import Accept, RunHistory, RunStatus, Stop
 
 #: Measured by tests/test_first_minute_browser.py on 2 CPU cores (artifacts/first_minute.json).
 FIRST_ITERATION_TEXT = (
-    "iteration 1 shows about 30 s later (20–40 s on 2 CPU cores) once `make demo` "
+    "iteration 1 shows about 10 s later on an idle 2-core laptop (25–40 s when its cores are "
+    "busy) once `make demo` "
     "(`line prepare`) has prepared the caches; without them the first run takes 1–2 minutes to "
     "get there (it renders and caches what every later run reuses)."
 )
