@@ -20,7 +20,7 @@ from test_dashboard_fixture_runs import copy_runs, pristine_runs
 
 from line_core import engine
 from line_core.config import ExplainConfig
-from line_core.record import Inject, RunStore
+from line_core.record import Ban, Inject, RunStore
 from line_core.record.events import PoolUpdated
 
 pytestmark = pytest.mark.slow  # every AppTest imports the app and runs it: seconds each
@@ -105,6 +105,24 @@ def test_neuron_page_from_url_shows_history_and_interventions(fixture_runs):
     assert "pink flowers" in body  # the user-supplied concept is listed as ours
     assert any("proposed by you" in c.value for c in at.caption)
     assert len(at.dataframe) >= 1
+
+
+def test_a_ban_is_posted_even_when_the_run_changed_under_the_page(fixture_runs):
+    """The live view's state changed since the last draw (a worker moved the run on): the
+    page must still post the command the researcher submitted in this very run."""
+    run = fixture_runs["or"]
+    at = open_page("explore", run=run.name, timeout=300)
+    assert not at.exception
+    concept = at.selectbox(key="ex_steer_ban_concept").options[-1]
+    at.session_state["_live_sig_ex_live"] = ("stale", None, 0)  # as after a worker's progress
+    at.selectbox(key="ex_steer_ban_concept").select(concept)
+    try:
+        next(b for b in at.button if b.label == "Ban").click().run()
+        assert not at.exception
+        posted = [c for c in RunStore.open(run).commands() if isinstance(c, Ban)]
+        assert [c.concept for c in posted] == [concept]
+    finally:
+        _stop_worker(run)
 
 
 def test_banned_concept_is_struck_and_never_the_label(fixture_runs):

@@ -200,14 +200,14 @@ def render() -> None:
     answering = any(isinstance(c, Accept) for c in hist.pending_commands)
     if run_status.word == "review" and hist.review is not None and not answering:
         review_box(run_dir, *hist.review)
+    with st.sidebar, st.container(border=True):  # forms first: a submitted command is posted
+        steer_panel(run_dir, hist, state.manifest(run_dir).config.images_per_concept,
+                    key="ex_steer")
     polling = run_status.live or run_status.word == "starting" or (
         run_status.word == "finished"
         and any(not isinstance(c, Stop) for c in hist.pending_commands)
     )
     live.live_body(run_dir, polling, key="ex_live")
-    with st.sidebar, st.container(border=True):
-        steer_panel(run_dir, hist, state.manifest(run_dir).config.images_per_concept,
-                    key="ex_steer")
 
 
 with guard("show the Explore page"):
