@@ -230,25 +230,17 @@ def _figures(run_dir: str, stamp: tuple[tuple[int, int], ...]) -> tuple[object, 
     )
 
 
-def in_fragment_run() -> bool:
-    """Whether this script run redraws only fragments (a polling tick), not the whole page."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    return bool(ctx is not None and ctx.fragment_ids_this_run)
-
-
 def body(run_dir: Path, key: str) -> None:
     """The live body: status, metrics, charts, pool, latest iteration and feed."""
     hist = state.history(run_dir)
     run_status = state.status(run_dir, hist)
     sig_key = f"_live_sig_{key}"
-    changed = st.session_state.get(sig_key) not in (None, signature(hist, run_status))
-    st.session_state[sig_key] = signature(hist, run_status)
-    if changed and in_fragment_run():
-        # only a polling run redraws the page around; in a full run that page is being drawn
-        # now, and a rerun would drop a form the researcher just submitted (a lost ban)
+    if st.session_state.get(sig_key) not in (None, signature(hist, run_status)):
+        # the page around was drawn from an older state: draw it again (a page that calls
+        # this must handle its forms before, or a rerun here drops what was just submitted)
+        st.session_state[sig_key] = signature(hist, run_status)
         st.rerun()
+    st.session_state[sig_key] = signature(hist, run_status)
     baseline = hist.baseline()
     st.markdown(status_text(hist, run_status))
     st.progress(min(1.0, hist.iterations_done / max(hist.iterations_total, 1)))
