@@ -165,7 +165,8 @@ def meaning_records(
     if len(groups) < 2:
         return [(record, None) for record in top_records(history, n)]
     ranked = sorted(history.unique_records(), key=lambda r: r.rank_key, reverse=True)
-    per_group = [[r for r in ranked if r.concept in set(members)] for members in groups]
+    member_sets = [set(members) for members in groups]
+    per_group = [[r for r in ranked if r.concept in members] for members in member_sets]
     chosen: list[tuple[ScoredRecord, int | None]] = []
     for depth in range(max(len(g) for g in per_group)):
         for index, members in enumerate(per_group, start=1):

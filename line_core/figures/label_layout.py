@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from line_core.figures.data import wrap_label
+
 #: Average advance of a character in em: DejaVu Sans (the widest fallback) averages ~0.58.
 CHAR_EM = 0.6
 #: Candidate anchors: (dx sign, dy sign, horizontal anchor, vertical anchor); top first.
@@ -142,15 +144,6 @@ def wrap_text(parts: Sequence[str], width_pt: float, font_pt: float, sep: str = 
         elif len(part) <= limit:
             lines.append(part)
         else:
-            lines.extend(_wrap_words(part, limit))
+            lines.extend(wrap_label(part, limit))
     return lines
 
-
-def _wrap_words(text: str, limit: int) -> list[str]:
-    lines: list[str] = []
-    for word in text.split():
-        if lines and len(lines[-1]) + 1 + len(word) <= limit:
-            lines[-1] += " " + word
-        else:
-            lines.append(word)
-    return lines

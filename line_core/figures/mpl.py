@@ -20,7 +20,7 @@ from line_core.figures.activation_bars import bars_height_in
 from line_core.figures.data import pool_rows, score_curve_data, thumbnail, wrap_label
 from line_core.figures.image_grid import prepare_grid
 from line_core.figures.layer_table import FIGURE_ALIGN, LayerRow, table_grid
-from line_core.figures.poly_map import group_colour, group_legend, hull_outline, poly_map_layout
+from line_core.figures.poly_map import group_colour, group_legend, poly_map_layout
 from line_core.figures.score_curve import SOURCE_ORDER
 from line_core.figures.style import (
     GREY,
@@ -265,13 +265,9 @@ def poly_map_mpl(report: PolysemanticityReport, preset: str | Preset = "single")
     ax = fig.add_axes((left / width_in, bottom / height_in, plot_w / width_in,
                        plot_h / height_in))
     points = report.points
-    span = max(layout.xlim[1] - layout.xlim[0], layout.ylim[1] - layout.ylim[0]) / 1.24
-    for group in report.groups:
-        members = np.array([[pt.x, pt.y] for pt in points if pt.group == group.index])
-        ring = hull_outline(members, pad=0.05 * (span or 1.0))
-        if ring is not None:
-            colour = group_colour(group.index)
-            ax.add_patch(Polygon(ring, closed=True, fc=colour, ec=colour, alpha=0.25, lw=1))
+    for index, ring in layout.hulls.items():
+        colour = group_colour(index)
+        ax.add_patch(Polygon(ring, closed=True, fc=colour, ec=colour, alpha=0.25, lw=1))
     low = [pt for pt in points if pt.group is None]
     style = {"cmap": "cividis", "vmin": 0.5, "vmax": 1.0}
     mappable = ax.scatter([pt.x for pt in low], [pt.y for pt in low], c=[pt.auc for pt in low],

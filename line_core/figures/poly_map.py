@@ -64,7 +64,8 @@ class PolyMapLayout:
 
     The plot area is ``plot_in`` (left, bottom, width, height) inside a ``size_in`` figure;
     ``labels`` are placed in points from their point (:func:`place_labels`); ``caption`` are
-    the lines under the plot (verdict, formula, one line per group, the numbered key).
+    the lines under the plot (verdict, formula, one line per group, the numbered key);
+    ``hulls`` the closed outline of each group with two or more points, by group index.
     """
 
     size_in: tuple[float, float]
@@ -76,6 +77,7 @@ class PolyMapLayout:
     caption: list[str]
     font_pt: float
     line_in: float
+    hulls: dict[int, np.ndarray]
 
 
 #: Figure sizes (inches) and fonts (points) on screen, where no preset applies.
@@ -144,8 +146,14 @@ def poly_map_layout(report: PolysemanticityReport, preset: str | Preset | None) 
     line_in = small_pt * 1.3 / 72
     bottom = m["gap"] + len(caption) * line_in + 0.06
     height_in = bottom + plot_h + m["top"]
+    hulls = {}
+    for group in report.groups:
+        members = np.array([[pt.x, pt.y] for pt in points if pt.group == group.index])
+        ring = hull_outline(members, pad=0.05 * (span or 1.0))
+        if ring is not None:
+            hulls[group.index] = ring
     return PolyMapLayout((width_in, height_in), (m["left"], bottom, plot_w, plot_h), xlim, ylim,
-                         labels, labelled, caption, small_pt, line_in)
+                         labels, labelled, caption, small_pt, line_in, hulls)
 
 
 def poly_map(
@@ -171,24 +179,20 @@ def poly_map_figure(report: PolysemanticityReport, preset: str | Preset | None) 
     layout = poly_map_layout(report, preset)
     small = layout.font_pt * PX_PER_IN / 72
     points = report.points
-    span = max(layout.xlim[1] - layout.xlim[0], layout.ylim[1] - layout.ylim[0]) / 1.24
     fig = go.Figure()
-    for group in report.groups:
-        members = np.array([[p.x, p.y] for p in points if p.group == group.index])
-        ring = hull_outline(members, pad=0.05 * (span or 1.0))
-        if ring is not None:
-            fig.add_trace(
-                go.Scatter(
-                    x=ring[:, 0],
-                    y=ring[:, 1],
-                    mode="lines",
-                    fill="toself",
-                    line={"color": group_colour(group.index), "width": 1},
-                    opacity=0.25,
-                    showlegend=False,
-                    hoverinfo="skip",
-                )
+    for index, ring in layout.hulls.items():
+        fig.add_trace(
+            go.Scatter(
+                x=ring[:, 0],
+                y=ring[:, 1],
+                mode="lines",
+                fill="toself",
+                line={"color": group_colour(index), "width": 1},
+                opacity=0.25,
+                showlegend=False,
+                hoverinfo="skip",
             )
+        )
     low = [p for p in points if p.group is None]
     fig.add_trace(_points(low, "other concepts", "#7F7F7F", small, labelled=False))
     fig.data[-1].showlegend = False
