@@ -117,8 +117,16 @@ def test_live_run_steer_analyse_export(server, page):
         page.locator("label").filter(has_text="Review mode: pause").locator("input").first
     )
     review.wait_for(state="attached", timeout=60_000)
-    page.get_by_text("Review mode: pause").click()
-    expect(review).to_be_checked(timeout=60_000)  # on a busy machine a click can land late
+    # on a busy machine a click can land while the page reruns and be lost: click until on
+    deadline = time.time() + 90
+    while not review.is_checked():
+        assert time.time() < deadline, "the review toggle never turned on"
+        page.get_by_text("Review mode: pause").click()
+        for _ in range(20):
+            if review.is_checked():
+                break
+            time.sleep(0.5)
+    expect(review).to_be_checked(timeout=10_000)
     settle(page, 2.0)
     page.get_by_role("button", name="Start run").click()
 
