@@ -7,10 +7,11 @@ import pytest
 from run_fixtures import synthetic_history, trigram_embedder
 
 from line_core.analysis import polysemanticity
-from line_core.analysis.attributes import attributes
+from line_core.analysis.attributes import attributes, colour_family
 from line_core.analysis.drivers import best_of_tie, find_drivers, join_terms, strengths
 from line_core.analysis.formula import Term, search_formula
 from line_core.concepts import Score
+from line_core.generators.procedural.colours import COLOURS
 from line_core.record.history import ScoredRecord
 
 
@@ -24,6 +25,15 @@ def test_colour_words_share_an_atom_and_orientation_refines_the_pattern():
     assert attributes("vertical bars") == {"pattern:stripes", "pattern:vertical stripes"}
     assert attributes("gray vertical stripes on silver") >= {"colour:gray", "pattern:stripes"}
     assert "word:retriever" in attributes("a golden retriever")
+
+
+def test_every_basic_colour_word_falls_in_its_own_family():
+    # the families are the renderer's basic colour words: "purple" is not pink, "brown" not red
+    for word in ("red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "brown",
+                 "white", "black", "gray"):
+        assert colour_family(COLOURS[word]) == word, word
+    assert colour_family(COLOURS["magenta"]) == "purple"
+    assert colour_family(COLOURS["maroon"]) == "brown"
 
 
 def test_or_history_is_two_groups_and_the_mixing_phrase_joins_nothing():
@@ -114,3 +124,23 @@ def test_and_unit_is_one_group_naming_both_with_the_evidence():
     needed = {t.attribute for t in driver.tests if t.needed}
     assert needed == {"red", "vertical stripes"}
     assert found.verdict.startswith("one driver that needs")
+
+
+def test_a_strong_concept_naming_the_plain_pattern_joins_the_oriented_group():
+    records = [
+        _record("diagonal stripes", 0.98, 1.0),
+        _record("gray diagonal stripes on silver", 0.97, 0.95),
+        _record("yellow diagonal stripes", 0.96, 0.9),
+        _record("red stripes on a blue background", 0.9, 0.6),  # drawn at a slant by chance
+        _record("horizontal stripes", 0.55, 0.05),
+        _record("vertical stripes", 0.5, 0.0),
+        _record("gray horizontal stripes on silver", 0.52, 0.02),
+        _record("red", 0.5, 0.0),
+        _record("blue", 0.5, 0.0),
+        _record("polka dots", 0.5, 0.0),
+    ]
+    analysis = find_drivers(records, 0.85, control=[0.0] * 10)
+    assert "diagonal stripes" in analysis.formula.text()
+    assert "AND" not in analysis.formula.text() and "OR" not in analysis.formula.text()
+    assert len(analysis.drivers) == 1
+    assert "red stripes on a blue background" in [r.concept for r in analysis.drivers[0].members]

@@ -7,7 +7,14 @@ import random
 from line_core import engine
 from line_core.concepts import Score, ScoredConcept, Source
 from line_core.config import ExplainConfig
-from line_core.engine.probes import ablations, is_probe_iteration, plan_probes, probe_quota
+from line_core.engine.probes import (
+    ablations,
+    is_probe_iteration,
+    isolated_atom,
+    plan_probes,
+    probe_quota,
+    unlike,
+)
 from line_core.record import load_history
 
 
@@ -81,3 +88,39 @@ def test_a_diluted_second_driver_is_isolated_in_the_first_probe_batch():
     weak = {**scores, "yellow crosses": _scored("yellow crosses", 0.6, 0.2)}
     assert "yellow" not in [p.concept for p in plan_probes(weak, 0.0, [], lambda c: c not in weak,
                                                            seed=0)]
+
+
+def test_an_attribute_is_isolated_only_when_shown_alone():
+    assert isolated_atom("cyan") == "colour:cyan"
+    assert isolated_atom("gray polka dots on silver") == "pattern:polka dots"
+    assert isolated_atom("vertical stripes") == "pattern:vertical stripes"
+    assert isolated_atom("cyan rings") is None  # a mixture isolates nothing
+    assert isolated_atom("red vertical stripes") is None
+
+
+def test_once_clear_the_untried_attributes_are_probed_alone_evidence_first():
+    scores = [
+        _scored("yellow", 0.98, 3.0),  # the best, shown alone
+        _scored("cyan rings", 0.85, 0.4),  # cyan seen firing, never alone
+        _scored("polka dots", 0.5, 0.0),  # polka dots already tried alone
+        _scored("green squares", 0.5, 0.0),
+    ]
+    vocabulary = ["cyan", "teal", "green", "polka dots", "checkerboard", "rings", "green squares"]
+    avoid = frozenset({"colour:yellow"})
+    probes = unlike(vocabulary, avoid, scores, random.Random(0))
+    concepts = [p.concept for p in probes]
+    assert concepts[0] == "cyan"  # the evidence first, by its plain name ("teal" is cyan too)
+    assert "teal" not in concepts[:5]
+    singles = concepts[: concepts.index("gray checkerboard on silver") + 1]
+    assert "polka dots" not in singles and "gray polka dots on silver" not in singles
+    assert "gray rings on silver" in singles  # a pattern drawn in colours of no hue
+    # while the best is not clear the search covers most attributes per probe instead
+    broad = unlike(vocabulary, avoid, scores[1:], random.Random(0), isolate=False)
+    assert broad[0].concept not in {"cyan", "teal", "gray rings on silver"}
+
+
+def test_a_best_that_shows_one_attribute_alone_gets_no_ablations():
+    scores = {c.concept: c for c in [_scored("yellow", 0.98, 3.0), _scored("waves", 0.5, 0.0)]}
+    probes = plan_probes(scores, 0.0, ["cyan", "checkerboard"], lambda c: c not in scores, seed=0)
+    assert probes and not any("yellow" in p.concept for p in probes)
+    assert {p.concept for p in probes} >= {"cyan", "gray checkerboard on silver"}

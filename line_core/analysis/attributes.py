@@ -38,7 +38,7 @@ def colour_family(rgb: RGB) -> str:
         return "black"
     if saturation < 0.15:
         return "white" if value > 0.85 else "gray"
-    if degrees >= 345 or degrees < 15:
+    if degrees >= 335 or degrees < 15:
         family = "red"
     elif degrees < 45:
         family = "orange"
@@ -50,11 +50,11 @@ def colour_family(rgb: RGB) -> str:
         family = "cyan"
     elif degrees < 260:
         family = "blue"
-    elif degrees < 300:
+    elif degrees < 315:
         family = "purple"
     else:
         family = "pink"
-    if family in ("red", "orange") and value < 0.6:
+    if family in ("red", "orange") and value < 0.7:
         return "brown"
     if family in ("red", "purple") and saturation < 0.5 and value > 0.8:
         return "pink"
@@ -119,3 +119,23 @@ def concept_terms(concept: str) -> tuple[ConceptTerm, ...]:
 def attributes(concept: str) -> frozenset[str]:
     """The set of atoms a concept names (empty for a concept of stop words only)."""
     return frozenset(t.atom for t in concept_terms(concept))
+
+
+def with_broader(atoms: frozenset[str]) -> frozenset[str]:
+    """The atoms plus the plain pattern of each oriented one (``vertical stripes`` -> ``stripes``).
+
+    So a concept naming plain "stripes" shares an atom with a vertical-stripes term.
+    """
+    out = set(atoms)
+    for atom in atoms:
+        kind, _, name = atom.partition(":")
+        first, _, rest = name.partition(" ")
+        if kind == "pattern" and rest and _is_orientation(first):
+            out.add(f"pattern:{rest}")
+    return frozenset(out)
+
+
+@lru_cache(maxsize=256)
+def _is_orientation(word: str) -> bool:
+    terms = match_terms(tokenize(word))
+    return len(terms) == 1 and terms[0].role == "orientation"

@@ -15,7 +15,9 @@ Method
    the unit (strength >= ``min_strength``) and score high (AUC >= the report threshold). A
    concept satisfying two terms ("red vertical stripes" for red OR vertical stripes) mixes both
    drivers: it is listed as *mixed*, never used to join the groups. A strong concept no term
-   covers is a group of its own. Text similarity only merges groups whose best concepts are
+   covers joins the one group whose term shares an atom with it (an oriented pattern counts
+   as its plain pattern too: "red stripes" joins "diagonal stripes"), else is a group of its
+   own. Text similarity only merges groups whose best concepts are
    near-synonyms (cosine >= ``synonym_similarity``, each group compared with the groups already
    kept, never chained), and names nothing else.
 4. *Evidence*: for each group, the tests that separate it from the others: a strong concept
@@ -31,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from line_core.analysis.attributes import atom_name, attributes
+from line_core.analysis.attributes import atom_name, attributes, with_broader
 from line_core.analysis.embedding import Embedder, cosine_matrix, embed_texts
 from line_core.analysis.formula import Formula, Term, search_formula
 from line_core.concepts import BASELINE_SOURCES, ScoredConcept
@@ -303,7 +305,10 @@ def find_drivers(
     for record in drives:  # strong, but no term covers it: the one group it shares atoms with
         if record.concept in covered:
             continue
-        near = [g for g in groups if g[0] is not None and g[0].present & attributes(record.concept)]
+        near = [
+            g for g in groups
+            if g[0] is not None and with_broader(g[0].present) & attributes(record.concept)
+        ]
         if len(near) == 1:
             near[0][1].append(record)
         elif near:

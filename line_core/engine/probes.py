@@ -11,7 +11,8 @@ iteration in one forward pass:
 * ablations of the best-ranked concept sharing no attribute with the best that is strong or
   clearly above chance (a second driver), taking turns with the best's ablations;
 * concepts *unlike* every strong concept so far: from the generator's vocabulary, sharing no
-  attribute with them, preferring attributes the run has not tried yet.
+  attribute with them: first each attribute never scored on its own, alone, those seen firing
+  inside a mixture first; then attributes the run has not named at all.
 
 Attributes are read with the renderer's grammar (:mod:`line_core.analysis.attributes`);
 swap words come from the mutation word lists. Probes are tagged ``Source.PROBE``.
@@ -24,7 +25,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from line_core.analysis.attributes import ConceptTerm, attributes, concept_terms
+from line_core.analysis.attributes import ConceptTerm, atom_name, attributes, concept_terms
 from line_core.analysis.drivers import strengths
 from line_core.concepts import ScoredConcept, normalise
 from line_core.proposers.wordlists import ORIENTATIONS, SWAP_COLOURS
@@ -138,14 +139,65 @@ def ablations(concept: str, avoid: frozenset[str], rng: random.Random) -> list[P
     return out
 
 
+def isolated_atom(concept: str) -> str | None:
+    """The one attribute a concept shows alone, if it shows one (neutral colours aside).
+
+    ``"cyan"`` and ``"gray polka dots on silver"`` isolate one atom; ``"cyan rings"`` does not.
+    """
+    atoms = set(attributes(concept))
+    if len(atoms) > 1:
+        atoms -= attributes(NEUTRAL[0])
+    if any(a.startswith("pattern:") and a.endswith(" stripes") for a in atoms):
+        atoms.discard("pattern:stripes")
+    return next(iter(atoms)) if len(atoms) == 1 else None
+
+
+def _isolating_form(concept: str) -> str:
+    """A single-attribute vocabulary concept drawn without hue unless it is a colour."""
+    terms = concept_terms(concept)
+    if any(t.kind == "colour" for t in terms):
+        return concept
+    figure, ground = NEUTRAL
+    return f"{figure} {_form(terms)} on {ground}"
+
+
 def unlike(
-    vocabulary: Sequence[str], avoid: frozenset[str], tried: frozenset[str], rng: random.Random
+    vocabulary: Sequence[str],
+    avoid: frozenset[str],
+    scores: Sequence[ScoredConcept],
+    rng: random.Random,
+    isolate: bool = True,
 ) -> list[Probe]:
-    """Vocabulary concepts sharing no attribute with ``avoid``; untried attributes first."""
+    """Concepts sharing no attribute with ``avoid``: untried single attributes first.
+
+    With ``isolate`` (the best is clear, the search is for a second driver), first each
+    attribute of the vocabulary never scored on its own, alone (a pattern in colours of no
+    hue), those seen firing inside a mixture first (the best AUC of a scored concept holding
+    it and nothing of ``avoid``): a driver seen only in "cyan rings" is tested as "cyan".
+    Then (first, while the best is not clear) a greedy cover of the attributes no concept has
+    named yet, which searches more of the vocabulary per probe.
+    """
+    alone = {isolated_atom(r.concept) for r in scores}
+    evidence: dict[str, float] = {}
+    for record in scores:
+        if not attributes(record.concept) & avoid:
+            for atom in attributes(record.concept):
+                evidence[atom] = max(evidence.get(atom, 0.0), record.auc)
     options = [c for c in vocabulary if attributes(c) and not (attributes(c) & avoid)]
     rng.shuffle(options)
-    out: list[Probe] = []
-    covered = set(tried)
+    singles: dict[str, str] = {}  # atom -> its plainest concept (its own name when listed)
+    for concept in options if isolate else ():
+        atom = isolated_atom(concept)
+        if atom is None or atom in alone:
+            continue
+        plain = (normalise(concept) != atom_name(atom), len(concept))
+        held = singles.get(atom)
+        if held is None or plain < (normalise(held) != atom_name(atom), len(held)):
+            singles[atom] = concept
+    order = sorted(singles, key=lambda atom: -evidence.get(atom, 0.0))
+    out = [Probe(_isolating_form(singles[a]), f"{atom_name(a)} alone, never tried on its own")
+           for a in order]
+    covered = set().union(*(attributes(r.concept) for r in scores), singles)
     while options:  # greedy: each next probe covers the most attributes not covered yet
         pick = max(options, key=lambda c: len(attributes(c) - covered))
         options.remove(pick)
@@ -180,8 +232,9 @@ def plan_probes(
     best = ranked[0]
     strong = [r for r in ranked if strength[r.concept] >= STRONG]
     avoid = frozenset().union(*(attributes(r.concept) for r in strong))
-    tried = frozenset().union(*(attributes(r.concept) for r in records))
-    tests = ablations(best.concept, avoid, rng)
+    clear = best.auc >= CLEAR_AUC
+    # a best showing one attribute alone has nothing to separate: no ablations of it
+    tests = ablations(best.concept, avoid, rng) if isolated_atom(best.concept) is None else []
     second = next(
         (
             r
@@ -195,7 +248,7 @@ def plan_probes(
     if second is not None:  # take turns, so the second driver is isolated early too
         tests = interleave(tests, ablations(second.concept, avoid, rng))
     tests.sort(key=lambda probe: not probe.drop)  # isolating tests first, then swaps
-    others = unlike(vocabulary, avoid, tried, rng)
+    others = unlike(vocabulary, avoid, records, rng, isolate=clear)
     chosen: list[Probe] = []
     seen: set[str] = set()
 
