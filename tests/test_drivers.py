@@ -144,3 +144,28 @@ def test_a_strong_concept_naming_the_plain_pattern_joins_the_oriented_group():
     assert "AND" not in analysis.formula.text() and "OR" not in analysis.formula.text()
     assert len(analysis.drivers) == 1
     assert "red stripes on a blue background" in [r.concept for r in analysis.drivers[0].members]
+
+
+def test_strong_concepts_no_term_covers_group_by_the_atom_they_all_share():
+    records = [
+        _record("orange", 1.0, 1.0),
+        _record("dark orange", 0.99, 0.98),
+        _record("orange circles", 0.98, 0.9),
+        _record("green checkerboard", 0.96, 0.54),
+        _record("cyan checkerboard", 0.95, 0.52),
+        _record("red", 0.5, 0.0),
+        _record("blue", 0.5, 0.0),
+        _record("green", 0.5, 0.0),
+        _record("vertical stripes", 0.5, 0.0),
+        _record("polka dots", 0.5, 0.0),
+        _record("cyan", 0.5, 0.0),
+        _record("cyan circles", 0.5, 0.0),
+        _record("checkerboard", 0.7, 0.2),  # most checkerboards fire weakly: no formula term
+        _record("black checkerboard", 0.6, 0.1),
+        _record("red checkerboard", 0.6, 0.1),
+    ]
+    analysis = find_drivers(records, 0.9, control=[0.0] * 10)
+    assert analysis.formula.text() == "orange"
+    members = sorted(sorted(r.concept for r in d.members) for d in analysis.drivers)
+    assert ["cyan checkerboard", "green checkerboard"] in members
+    assert len(analysis.drivers) == 2

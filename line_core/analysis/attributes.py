@@ -14,9 +14,10 @@ swap one attribute of a concept.
 
 from __future__ import annotations
 
-import colorsys
 from dataclasses import dataclass
 from functools import lru_cache
+
+import numpy as np
 
 from line_core.concepts import fold_plural
 from line_core.generators.procedural.colours import MODIFIERS, RGB
@@ -30,35 +31,46 @@ KINDS = ("colour", "pattern", "shape", "word")
 _EMPTY_WORDS = frozenset({"and", "or", "in", "not", "without", "no"})
 
 
+#: Hue bands (upper bound in degrees, exclusive) of the chromatic families; the rest is pink.
+_HUE_BANDS = ((15, "red"), (45, "orange"), (70, "yellow"), (165, "green"), (195, "cyan"),
+              (260, "blue"), (315, "purple"), (335, "pink"))
+#: Every family :func:`colour_family` can return.
+COLOUR_FAMILIES = ("red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "brown",
+                   "white", "black", "gray")
+
+
+def colour_families(rgb: np.ndarray) -> np.ndarray:
+    """The basic colour family of every RGB value in ``rgb`` (``[..., 3]``, 0-255).
+
+    Black, white and gray by value and saturation, else by hue band; dark reds and oranges are
+    brown, pale reds and purples pink. The one rule for colour words and image pixels alike.
+    """
+    values = np.asarray(rgb, dtype=np.float64) / 255.0
+    top, low = values.max(axis=-1), values.min(axis=-1)
+    span = top - low
+    saturation = np.where(top > 0, span / np.where(top > 0, top, 1.0), 0.0)
+    red, green, blue = values[..., 0], values[..., 1], values[..., 2]
+    safe = np.where(span > 0, span, 1.0)
+    hue = np.select(
+        [top == red, top == green],
+        [((green - blue) / safe) % 6.0, (blue - red) / safe + 2.0],
+        (red - green) / safe + 4.0,
+    ) * 60.0
+    hue = np.where(hue >= _HUE_BANDS[-1][0], 0.0, hue)  # the top of the circle is red again
+    bounds = [b for b, _ in _HUE_BANDS]
+    family = np.asarray([name for _, name in _HUE_BANDS], dtype=object)[
+        np.minimum(np.searchsorted(bounds, hue, side="right"), len(bounds) - 1)
+    ]
+    family = np.where(np.isin(family, ["red", "orange"]) & (top < 0.7), "brown", family)
+    pale = np.isin(family, ["red", "purple"]) & (saturation < 0.5) & (top > 0.8)
+    family = np.where(pale, "pink", family)
+    family = np.where(saturation < 0.15, np.where(top > 0.85, "white", "gray"), family)
+    return np.where(top < 0.2, "black", family)
+
+
 def colour_family(rgb: RGB) -> str:
-    """The basic colour family of an RGB value (black/white/gray by value, else by hue)."""
-    hue, saturation, value = colorsys.rgb_to_hsv(*(c / 255.0 for c in rgb))
-    degrees = hue * 360.0
-    if value < 0.2:
-        return "black"
-    if saturation < 0.15:
-        return "white" if value > 0.85 else "gray"
-    if degrees >= 335 or degrees < 15:
-        family = "red"
-    elif degrees < 45:
-        family = "orange"
-    elif degrees < 70:
-        family = "yellow"
-    elif degrees < 165:
-        family = "green"
-    elif degrees < 195:
-        family = "cyan"
-    elif degrees < 260:
-        family = "blue"
-    elif degrees < 315:
-        family = "purple"
-    else:
-        family = "pink"
-    if family in ("red", "orange") and value < 0.7:
-        return "brown"
-    if family in ("red", "purple") and saturation < 0.5 and value > 0.8:
-        return "pink"
-    return family
+    """The basic colour family of one RGB value (see :func:`colour_families`)."""
+    return str(colour_families(np.asarray(rgb, dtype=np.float64))[()])
 
 
 @dataclass(frozen=True)

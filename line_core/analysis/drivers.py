@@ -16,10 +16,10 @@ Method
    concept satisfying two terms ("red vertical stripes" for red OR vertical stripes) mixes both
    drivers: it is listed as *mixed*, never used to join the groups. A strong concept no term
    covers joins the one group whose term shares an atom with it (an oriented pattern counts
-   as its plain pattern too: "red stripes" joins "diagonal stripes"), else is a group of its
-   own. Text similarity only merges groups whose best concepts are
-   near-synonyms (cosine >= ``synonym_similarity``, each group compared with the groups already
-   kept, never chained), and names nothing else.
+   as its plain pattern too: "red stripes" joins "diagonal stripes"), else the first group of
+   such concepts whose members all share an atom with it, else starts one. Text similarity
+   only merges groups whose best concepts are near-synonyms (cosine >= ``synonym_similarity``,
+   each group compared with the groups already kept, never chained), and names nothing else.
 4. *Evidence*: for each group, the tests that separate it from the others: a strong concept
    satisfying the group's term without an attribute of another group or of its own best
    concept ("that attribute is not needed"), and for an AND term the strongest concept lacking
@@ -275,6 +275,26 @@ def join_terms(terms: Sequence[Term]) -> list[Term]:
     )
 
 
+def _shared_atoms(members: Sequence[ScoredRecord]) -> frozenset[str]:
+    return frozenset.intersection(*(with_broader(attributes(r.concept)) for r in members))
+
+
+def _join_uncovered(
+    groups: list[tuple[Term | None, list[ScoredRecord]]], record: ScoredRecord
+) -> None:
+    """Put a strong concept no term covers with concepts like it, or in a group of its own.
+
+    It joins the first termless group whose members all share an atom with it ("green and
+    white checkerboard" and "cyan checkerboard"); nothing is chained through a third concept.
+    """
+    atoms = with_broader(attributes(record.concept))
+    for term, members in groups:
+        if term is None and _shared_atoms(members) & atoms:
+            members.append(record)
+            return
+    groups.append((None, [record]))
+
+
 def find_drivers(
     records: Sequence[ScoredRecord],
     auc_threshold: float,
@@ -314,7 +334,7 @@ def find_drivers(
         elif near:
             mixed.append(record.concept)
         else:
-            groups.append((None, [record]))
+            _join_uncovered(groups, record)
     groups.sort(key=lambda g: -max(strength[r.concept] for r in g[1]))
     groups = _merge_synonyms(groups, strength, config.synonym_similarity, embedder)
 

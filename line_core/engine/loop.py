@@ -20,6 +20,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from line_core.analysis.image_colours import run_colour_hints
 from line_core.atlas import Atlas
 from line_core.atlas.build import is_built
 from line_core.atlas.ranking import rank_concepts
@@ -418,12 +419,15 @@ class Explainer:
         with self._timed("propose"):
             scores = {c: s for c, s in self.state.scores.items() if not self.state.is_banned(c)}
             control = self.parts.control.unit(self.parts.neuron)
+            baseline = float(np.mean(control)) if len(control) else 0.0
+            hints = run_colour_hints(list(scores.values()), self.store.run_dir, baseline)
             return plan_probes(
                 scores,
-                float(np.mean(control)) if len(control) else 0.0,
+                baseline,
                 self.parts.generator.vocabulary(),
                 self.state.is_new,
                 derive_seed("probe", self.config.seed, iteration),
+                colours=[hint.family for hint in hints],
             )
 
     def _probe(self, iteration: int, probes: Sequence[Probe]) -> Iterator[Event]:
@@ -465,10 +469,7 @@ class Explainer:
         ``source`` is one source for all concepts or one per concept.
         """
         sources = [source] * len(concepts) if isinstance(source, str) else list(source)
-        scores = yield from self.meter.measure(
+        records = yield from self.meter.measure(
             concepts, sources, iteration, n_images or self.config.images_per_concept
         )
-        return [
-            self.state.remember(ScoredConcept(concept, score, concept_source))
-            for concept, score, concept_source in zip(concepts, scores, sources, strict=True)
-        ]
+        return [self.state.remember(record) for record in records]

@@ -13,10 +13,11 @@ from contextlib import AbstractContextManager
 import numpy as np
 
 from line_core.atlas.measure import ConceptRows, measure_concepts
-from line_core.concepts import Score, concept_seeds, derive_seed
+from line_core.concepts import concept_seeds, derive_seed
 from line_core.engine.components import Components
 from line_core.errors import BackendError
 from line_core.record.events import ConceptScored, Event, ImagesGenerated, StageStarted
+from line_core.record.history import ScoredRecord
 from line_core.record.store import RunStore
 from line_core.scoring import score_activations
 
@@ -42,7 +43,11 @@ class ConceptMeter:
 
     def measure(self, concepts: Sequence[str], sources: Sequence[str], iteration: int,
                 n_images: int) -> Iterator[Event]:
-        """Yield the events of measuring ``concepts``; return their scores in order."""
+        """Yield the events of measuring ``concepts``; return their records in order.
+
+        Each record holds the score, the unit's activation on every image and the images'
+        paths in the run folder (the image-side evidence of the probes reads them).
+        """
         yield self.emit(
             StageStarted(iteration=iteration, stage="generate", detail=", ".join(concepts)[:300])
         )
@@ -53,7 +58,7 @@ class ConceptMeter:
         measured = measure_concepts(requests, parts.generator, parts.target, parts.layer,
                                     self.reduction, atlas=self.atlas, timed=self.timed)
         control = parts.control.unit(parts.neuron)
-        scores: list[Score] = []
+        records: list[ScoredRecord] = []
         for result, source in zip(measured, sources, strict=True):
             paths = yield from self._keep_images(result, iteration)
             values = np.asarray(result.rows[:, parts.neuron], dtype=np.float64)
@@ -65,11 +70,13 @@ class ConceptMeter:
             with self.timed("score"):
                 score = score_activations(values, control,
                                           seed=derive_seed("boot", result.concept))
-            scores.append(score)
+            records.append(ScoredRecord(result.concept, score, source, iteration=iteration,
+                                        activations=tuple(float(v) for v in values),
+                                        images=tuple(paths)))
             yield self.emit(
                 ConceptScored.of(iteration, result.concept, source, score, values, paths)
             )
-        return scores
+        return records
 
     def _keep_images(self, result: ConceptRows, iteration: int) -> Iterator[Event]:
         """Put a concept's images in the run folder (linked from the atlas) and log them."""

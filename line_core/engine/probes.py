@@ -14,6 +14,10 @@ iteration in one forward pass:
   attribute with them: first each attribute never scored on its own, alone, those seen firing
   inside a mixture first; then attributes the run has not named at all.
 
+* the colours the images that fire are made of (image-side evidence,
+  :mod:`line_core.analysis.image_colours`), alone and in the best concept's pattern, first:
+  "diagonal stripes" that fires only on its green draws is tested as "green diagonal stripes".
+
 Attributes are read with the renderer's grammar (:mod:`line_core.analysis.attributes`);
 swap words come from the mutation word lists. Probes are tagged ``Source.PROBE``.
 """
@@ -51,6 +55,8 @@ SWAP_PATTERNS = (
     "diagonal stripes",
 )
 SWAP_SHAPES = ("circles", "squares", "triangles", "stars")
+#: Colour hints from the firing images tested per probe batch.
+MAX_COLOUR_HINTS = 2
 
 
 @dataclass(frozen=True)
@@ -214,6 +220,27 @@ def interleave(first: Sequence[Probe], second: Sequence[Probe]) -> list[Probe]:
     return out
 
 
+def colour_tests(best: str, colours: Sequence[str]) -> list[Probe]:
+    """Tests of the colours the firing images are made of (image-side hints, best first).
+
+    Each hinted colour the best concept does not name: alone (a colour that fills the
+    picture), and with the best concept's pattern or shapes in it (a unit that needs both).
+    """
+    terms = concept_terms(best)
+    shaped = [t for t in terms if t.kind in ("pattern", "shape")]
+    named = attributes(best)
+    out: list[Probe] = []
+    for colour in list(colours)[:MAX_COLOUR_HINTS]:
+        if attributes(colour) & named:
+            continue
+        why = f"the images that fire are mostly {colour}"
+        if shaped:
+            combined = _form([ConceptTerm("", colour, "colour"), *shaped])
+            out.append(Probe(combined, f"{why}: '{best}' in {colour}"))
+        out.append(Probe(colour, f"{why}: {colour} alone", drop=True))
+    return out
+
+
 def plan_probes(
     scores: Mapping[str, ScoredConcept],
     control_mean: float,
@@ -221,8 +248,13 @@ def plan_probes(
     is_new: Callable[[str], bool],
     seed: int,
     batch: int = PROBE_BATCH,
+    colours: Sequence[str] = (),
 ) -> list[Probe]:
-    """Up to ``batch`` new probes: ablations of the best and of a second driver, then unlike."""
+    """Up to ``batch`` new probes: colour hints, ablations of best and second driver, unlike.
+
+    ``colours`` are colour families the firing images are rich in, most enriched first
+    (:func:`line_core.analysis.image_colours.run_colour_hints`); they are tested first.
+    """
     records = list(scores.values())
     if not records:
         return []
@@ -248,6 +280,7 @@ def plan_probes(
     if second is not None:  # take turns, so the second driver is isolated early too
         tests = interleave(tests, ablations(second.concept, avoid, rng))
     tests.sort(key=lambda probe: not probe.drop)  # isolating tests first, then swaps
+    tests = colour_tests(best.concept, colours) + tests
     others = unlike(vocabulary, avoid, records, rng, isolate=clear)
     chosen: list[Probe] = []
     seen: set[str] = set()

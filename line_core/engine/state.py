@@ -7,7 +7,7 @@ record stays the one source of truth.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from line_core.concepts import ScoredConcept, Source, normalise
 from line_core.engine.pool import sort_pool
@@ -60,7 +60,7 @@ class LoopState:
         """Record a concept's latest score (its first source is kept) and forbid repeating it."""
         earlier = self.scores.get(scored.concept)
         if earlier is not None and earlier.source and earlier.source != scored.source:
-            scored = ScoredConcept(scored.concept, scored.score, earlier.source)
+            scored = replace(scored, source=earlier.source)
         self.scores[scored.concept] = scored
         self.forbid(scored.concept)
         return scored
