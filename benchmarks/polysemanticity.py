@@ -1,10 +1,11 @@
 """Polysemanticity benchmark: does the view tell one driver from two on planted units?
 
 Usage: python benchmarks/polysemanticity.py [--seeds held-out|development|101,102]
-       [--units 4] [--keep DIR] [--reanalyse DIR] [--verbose]
+       [--units 12] [--keep DIR] [--reanalyse DIR] [--verbose]
 
-For every planted family (``planted-family:SEED:N``; with N = 4 each family holds one unit of
-each kind: a colour, a pattern, an AND and an OR unit, dense or sparse as drawn) the loop runs
+For every planted family (``planted-family:SEED:N``; each family holds at least one unit of
+each kind: a colour, a pattern, an AND and an OR unit, the rest drawn, dense or sparse as
+drawn; N = 12 by default, so the ten held-out families hold 120 units) the loop runs
 on every unit with the default settings (lexicon proposer, procedural renderer, 10 iterations,
 the default probe share), as one layer sweep per family on a fresh atlas folder; then the
 run's polysemanticity report is read like the dashboard reads it. Printed:
@@ -147,7 +148,7 @@ def seeds_from(text: str) -> list[int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", default="held-out")
-    parser.add_argument("--units", type=int, default=4, help="units per family (4: one per kind)")
+    parser.add_argument("--units", type=int, default=12, help="units per family (>= 4)")
     parser.add_argument("--keep", default=None, help="keep the run folders here")
     parser.add_argument("--reanalyse", default=None, help="analyse the folders kept here")
     parser.add_argument("--verbose", action="store_true", help="one line per unit")
