@@ -11,9 +11,10 @@ from dashboard.widgets import image_strip, page_link, run_picker
 from line_core.figures.poly_map import poly_map_figure
 
 GROUP_IMAGES = 8
+#: Two lines, so the definition fits the half-width column it is shown in.
 FORMULA = (
-    r"\text{polysemanticity} = e^{H},\quad H = -\sum_g p_g \ln p_g,\quad "
-    r"p_g = \frac{\mathrm{strength}_g}{\sum_h \mathrm{strength}_h}"
+    r"\begin{aligned}\text{polysemanticity} &= e^{H},\quad H = -\sum_g p_g \ln p_g,\\ "
+    r"p_g &= \frac{s_g}{\sum_h s_h},\quad s_g = \text{strength of group } g\end{aligned}"
 )
 
 
