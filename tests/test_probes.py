@@ -15,6 +15,7 @@ from line_core.engine.probes import (
     probe_quota,
     unlike,
 )
+from line_core.engine.state import LoopState
 from line_core.record import load_history
 
 
@@ -68,6 +69,12 @@ def test_probe_iterations_are_tagged_and_counted_in_the_budget(tmp_path):
     assert len(scored) >= 2 and all(r.source == Source.PROBE for r in scored)
     others = [p for p in history.proposals if 1 <= p.iteration <= 3 and p.iteration != it]
     assert others and all(p.source != Source.PROBE for p in others)
+    # the image-side evidence of the probes reads each score's images and activations, live
+    # and in the state a resumed run rebuilds from the record
+    for state in (explainer.state, LoopState.from_history(history)):
+        kept = list(state.scores.values())
+        assert kept and all(len(r.images) == len(r.activations) == 2 for r in kept)
+        assert all((explainer.store.run_dir / r.images[0]).is_file() for r in kept)
 
 
 def _scored(concept: str, auc: float, mean: float) -> ScoredConcept:
