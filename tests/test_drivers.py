@@ -20,6 +20,11 @@ def _record(concept: str, auc: float, mean: float, source: str = "llm") -> Score
     return ScoredRecord(concept, score, source, iteration=1, activations=(mean,) * 5)
 
 
+def _at_chance(*concepts: str) -> list[ScoredRecord]:
+    """Concepts that leave the unit at its control level."""
+    return [_record(c, 0.5, 0.0) for c in concepts]
+
+
 def test_colour_words_share_an_atom_and_orientation_refines_the_pattern():
     assert attributes("crimson") == attributes("scarlet") == {"colour:red"}
     assert attributes("vertical bars") == {"pattern:stripes", "pattern:vertical stripes"}
@@ -133,11 +138,8 @@ def test_a_strong_concept_naming_the_plain_pattern_joins_the_oriented_group():
         _record("yellow diagonal stripes", 0.96, 0.9),
         _record("red stripes on a blue background", 0.9, 0.6),  # drawn at a slant by chance
         _record("horizontal stripes", 0.55, 0.05),
-        _record("vertical stripes", 0.5, 0.0),
         _record("gray horizontal stripes on silver", 0.52, 0.02),
-        _record("red", 0.5, 0.0),
-        _record("blue", 0.5, 0.0),
-        _record("polka dots", 0.5, 0.0),
+        *_at_chance("vertical stripes", "red", "blue", "polka dots"),
     ]
     analysis = find_drivers(records, 0.85, control=[0.0] * 10)
     assert "diagonal stripes" in analysis.formula.text()
@@ -153,13 +155,8 @@ def test_strong_concepts_no_term_covers_group_by_the_atom_they_all_share():
         _record("orange circles", 0.98, 0.9),
         _record("green checkerboard", 0.96, 0.54),
         _record("cyan checkerboard", 0.95, 0.52),
-        _record("red", 0.5, 0.0),
-        _record("blue", 0.5, 0.0),
-        _record("green", 0.5, 0.0),
-        _record("vertical stripes", 0.5, 0.0),
-        _record("polka dots", 0.5, 0.0),
-        _record("cyan", 0.5, 0.0),
-        _record("cyan circles", 0.5, 0.0),
+        *_at_chance("red", "blue", "green", "vertical stripes", "polka dots", "cyan",
+                    "cyan circles"),
         _record("checkerboard", 0.7, 0.2),  # most checkerboards fire weakly: no formula term
         _record("black checkerboard", 0.6, 0.1),
         _record("red checkerboard", 0.6, 0.1),

@@ -14,9 +14,9 @@ iteration in one forward pass:
   attribute with them: first each attribute never scored on its own, alone, those seen firing
   inside a mixture first; then attributes the run has not named at all.
 
-* the colours the images that fire are made of (image-side evidence,
-  :mod:`line_core.analysis.image_colours`), alone and in the best concept's pattern, first:
-  "diagonal stripes" that fires only on its green draws is tested as "green diagonal stripes".
+Before all of these come the colours the images that fire are made of (image-side evidence,
+:mod:`line_core.analysis.image_colours`), alone and in the best concept's pattern:
+"diagonal stripes" that fires only on its green draws is tested as "green diagonal stripes".
 
 Attributes are read with the renderer's grammar (:mod:`line_core.analysis.attributes`);
 swap words come from the mutation word lists. Probes are tagged ``Source.PROBE``.
@@ -29,7 +29,13 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from line_core.analysis.attributes import ConceptTerm, atom_name, attributes, concept_terms
+from line_core.analysis.attributes import (
+    ConceptTerm,
+    atom_name,
+    attributes,
+    concept_terms,
+    with_broader,
+)
 from line_core.analysis.drivers import strengths
 from line_core.concepts import ScoredConcept, normalise
 from line_core.proposers.wordlists import ORIENTATIONS, SWAP_COLOURS
@@ -153,8 +159,8 @@ def isolated_atom(concept: str) -> str | None:
     atoms = set(attributes(concept))
     if len(atoms) > 1:
         atoms -= attributes(NEUTRAL[0])
-    if any(a.startswith("pattern:") and a.endswith(" stripes") for a in atoms):
-        atoms.discard("pattern:stripes")
+    for atom in list(atoms):  # "vertical stripes" also names "stripes": one attribute
+        atoms -= with_broader(frozenset({atom})) - {atom}
     return next(iter(atoms)) if len(atoms) == 1 else None
 
 
